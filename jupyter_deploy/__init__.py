@@ -1,0 +1,31 @@
+"""jupyter-deploy: from a notebook's `predict` cell to a live prediction API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from jupyter_deploy.server.app import DeployExtension
+
+    return [{"module": "jupyter_deploy", "app": DeployExtension}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-deploy"}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the `%deploy` magics (`%load_ext jupyter_deploy`)."""
+    from jupyter_deploy.magics import register
+
+    register(ipython)
+
+
+def deploy(function: Any, name: str | None = None, **options: Any) -> Any:
+    """Deploy a live `predict` function from code; same path as `%deploy FUNCTION`."""
+    from jupyter_deploy.magics import deploy_function
+
+    return deploy_function(function, name=name, **options)

@@ -1,0 +1,5 @@
+import sys
+
+from jupyter_deploy.cli import main
+
+sys.exit(main())

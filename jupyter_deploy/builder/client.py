@@ -1,0 +1,171 @@
+"""`BuilderClient`: the one Python client of the build service REST API.
+
+The CLI, the server extension and the magics all reach the builder through this class.
+Errors come back as the domain errors of `jupyter_deploy.errors`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from jupyter_deploy.errors import BuilderError, BuilderUnreachable, DeployError, Unauthorized
+
+URL_ENV = "JUPYTER_DEPLOY_BUILDER_URL"
+TOKEN_ENV = "JUPYTER_DEPLOY_TOKEN"
+FINAL_PHASES = frozenset({"live", "failed"})
+
+Json = dict[str, Any]
+
+
+@dataclass
+class LogChunk:
+    text: str
+    next_offset: int
+    complete: bool
+
+
+class BuilderClient:
+    """Talks to one build service: `BuilderClient(url, token)` or `BuilderClient.from_env()`."""
+
+    def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+        if not url:
+            raise DeployError(
+                f"No builder configured: pass --builder URL or set {URL_ENV} (and {TOKEN_ENV})."
+            )
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    @classmethod
+    def from_env(cls, url: str | None = None, token: str | None = None) -> BuilderClient:
+        """A client from explicit values, falling back to the environment variables."""
+        return cls(url or os.environ.get(URL_ENV, ""), token or os.environ.get(TOKEN_ENV, ""))
+
+    # --- REST calls -----------------------------------------------------------------------
+
+    def health(self) -> bool:
+        """True when the builder answers `/healthz`."""
+        try:
+            return self._session.get(f"{self.url}/healthz", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def create_build(self, name: str, tarball: bytes) -> Json:
+        """Upload a bundle tarball; returns the queued Build."""
+        return self._call(
+            "POST",
+            "/v1/builds",
+            params={"name": name},
+            data=tarball,
+            headers={"Content-Type": "application/gzip"},
+        )
+
+    def build(self, build_id: str) -> Json:
+        """The Build with this id."""
+        return self._call("GET", f"/v1/builds/{build_id}")
+
+    def logs(self, build_id: str, offset: int = 0) -> LogChunk:
+        """Build log text from `offset` on."""
+        body = self._call("GET", f"/v1/builds/{build_id}/logs", params={"offset": offset})
+        return LogChunk(body["text"], body["next_offset"], body["complete"])
+
+    def deployments(self) -> list[Json]:
+        """Every deployment the builder knows."""
+        return list(self._call("GET", "/v1/deployments")["deployments"])
+
+    def deployment(self, name: str) -> Json:
+        """One deployment, with its live URL and version history."""
+        return self._call("GET", f"/v1/deployments/{name}")
+
+    def deployment_file(self, name: str, path: str = "predict.py") -> str:
+        """A file of the live version of a deployment, as text."""
+        response = self._request("GET", f"/v1/deployments/{name}/files/{path}")
+        return response.text
+
+    def rollback(self, name: str, version: int | None = None) -> Json:
+        """Go back to the previous (or a named) version; returns the rollback Build."""
+        body = {} if version is None else {"version": version}
+        return self._call("POST", f"/v1/deployments/{name}/rollback", json=body)
+
+    def delete(self, name: str) -> None:
+        """Stop and remove everything the deployment started."""
+        self._request("DELETE", f"/v1/deployments/{name}")
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def wait(
+        self,
+        build_id: str,
+        on_change: Callable[[Json], None] | None = None,
+        on_log: Callable[[str], None] | None = None,
+        timeout: float = 900.0,
+        interval: float = 0.2,
+    ) -> Json:
+        """Follow a build until it is live or failed; call back on each phase and log line."""
+        deadline = time.monotonic() + timeout
+        offset, last = 0, None
+        while True:
+            build = self.build(build_id)
+            if on_log is not None:
+                chunk = self.logs(build_id, offset)
+                offset = chunk.next_offset
+                if chunk.text:
+                    on_log(chunk.text)
+            if on_change is not None and (build["phase"], build.get("url")) != last:
+                last = (build["phase"], build.get("url"))
+                on_change(build)
+            if build["phase"] in FINAL_PHASES:
+                return build
+            if time.monotonic() > deadline:
+                raise DeployError(f"Build {build_id} did not finish in {timeout:.0f} s.")
+            time.sleep(interval)
+
+    def follow_logs(self, build_id: str, interval: float = 0.3) -> Iterator[str]:
+        """Yield log text until the build's log is complete."""
+        offset = 0
+        while True:
+            chunk = self.logs(build_id, offset)
+            offset = chunk.next_offset
+            if chunk.text:
+                yield chunk.text
+            if chunk.complete:
+                return
+            time.sleep(interval)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Json:
+        response = self._request(method, path, **kwargs)
+        body: Json = response.json()
+        return body
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(
+                method, f"{self.url}{path}", timeout=self.timeout, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise BuilderUnreachable(
+                f"The build service at {self.url} does not answer ({type(exc).__name__}). "
+                "Check that it runs and that the URL is right."
+            ) from None
+        if response.status_code == 401:
+            raise Unauthorized(f"The build service at {self.url} refused the token.")
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+
+def _error_from(response: requests.Response) -> BuilderError:
+    try:
+        body = response.json()
+        message, code = str(body["message"]), str(body.get("error", "builder_error"))
+    except (ValueError, KeyError, TypeError):
+        message, code = response.text[:500] or response.reason, "builder_error"
+    return BuilderError(message, http_status=response.status_code, code=code)

@@ -1,0 +1,65 @@
+"""`jupyter deploy ...`: one thin door per subcommand, each in `jupyter_deploy/commands/`.
+
+Each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Domain errors are printed as one line on stderr with exit code 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from jupyter_deploy import __version__
+from jupyter_deploy.errors import DeployError
+
+COMMANDS: dict[str, str] = {
+    "export": "jupyter_deploy.commands.export",
+    "serve": "jupyter_deploy.commands.serve",
+    "builder": "jupyter_deploy.commands.builder",
+    "push": "jupyter_deploy.commands.client",
+    "status": "jupyter_deploy.commands.client",
+    "logs": "jupyter_deploy.commands.client",
+    "rollback": "jupyter_deploy.commands.client",
+    "delete": "jupyter_deploy.commands.client",
+    "list": "jupyter_deploy.commands.client",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `jupyter deploy` parser with every subcommand that is installed."""
+    parser = argparse.ArgumentParser(
+        prog="jupyter deploy", description="Turn a notebook's predict cell into a live API."
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("jupyter_deploy.commands"):
+                continue  # not written yet
+            raise
+        helps = getattr(module, "HELPS", {})
+        command = sub.add_parser(name, help=helps.get(name, getattr(module, "HELP", "")))
+        adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
+        adder(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `jupyter-deploy` (and so of `jupyter deploy`)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except DeployError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

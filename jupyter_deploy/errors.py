@@ -1,0 +1,173 @@
+"""Domain errors: one class per thing that can go wrong, each with a message a person can act on.
+
+Every door (CLI, server extension, builder API, magics) shows `str(error)` and nothing else;
+`http_status` is the one place that decides what each error means on the wire.
+"""
+
+from __future__ import annotations
+
+
+class DeployError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    http_status = 400
+    code = "deploy_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON error body every HTTP door answers with."""
+        return {"error": self.code, "message": self.message}
+
+
+# --- compiler ------------------------------------------------------------------------------
+
+
+class CompileError(DeployError):
+    """The notebook cannot be turned into a module."""
+
+    http_status = 422
+    code = "compile_error"
+
+
+class NoPredictCell(CompileError):
+    code = "no_predict_cell"
+
+
+class MultiplePredictCells(CompileError):
+    code = "multiple_predict_cells"
+
+
+class NoPredictFunction(CompileError):
+    code = "no_predict_function"
+
+
+class CellSyntaxError(CompileError):
+    code = "cell_syntax_error"
+
+
+class UnresolvedName(CompileError):
+    code = "unresolved_name"
+
+
+class UnsupportedMagic(CompileError):
+    code = "unsupported_magic"
+
+
+class ArtifactNotCaptured(CompileError):
+    """A computed value is needed but there is no kernel to take it from."""
+
+    code = "artifact_not_captured"
+
+
+class ArtifactNotSerializable(CompileError):
+    code = "artifact_not_serializable"
+
+
+class InvalidNotebook(CompileError):
+    code = "invalid_notebook"
+
+
+class OutOfDate(DeployError):
+    """`export --check`: the committed module differs from what the notebook gives now."""
+
+    code = "out_of_date"
+    http_status = 409
+
+
+# --- capture from a kernel -----------------------------------------------------------------
+
+
+class NoRunningKernel(DeployError):
+    http_status = 409
+    code = "no_running_kernel"
+
+
+class CaptureFailed(DeployError):
+    http_status = 422
+    code = "capture_failed"
+
+
+class CaptureTimeout(CaptureFailed):
+    http_status = 504
+    code = "capture_timeout"
+
+
+# --- builder -------------------------------------------------------------------------------
+
+
+class InvalidBundle(DeployError):
+    http_status = 400
+    code = "invalid_bundle"
+
+
+class BundleTooLarge(InvalidBundle):
+    http_status = 413
+    code = "bundle_too_large"
+
+
+class NotFound(DeployError):
+    http_status = 404
+    code = "not_found"
+
+
+class DeploymentNotFound(NotFound):
+    code = "deployment_not_found"
+
+
+class BuildNotFound(NotFound):
+    code = "build_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class Conflict(DeployError):
+    http_status = 409
+    code = "conflict"
+
+
+class BuildFailed(DeployError):
+    http_status = 422
+    code = "build_failed"
+
+
+class BackendUnavailable(DeployError):
+    http_status = 503
+    code = "backend_unavailable"
+
+
+class Unauthorized(DeployError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class BuilderUnreachable(DeployError):
+    """The configured build endpoint does not answer."""
+
+    http_status = 502
+    code = "builder_unreachable"
+
+
+class BuilderError(DeployError):
+    """The build endpoint answered with an error; carries its status and message."""
+
+    code = "builder_error"
+
+    def __init__(self, message: str, http_status: int = 502, code: str = "builder_error") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+
+
+class InvalidRequest(DeployError):
+    http_status = 400
+    code = "invalid_request"
+
+
+class PathOutsideRoot(DeployError):
+    http_status = 403
+    code = "path_outside_root"
