@@ -1,0 +1,78 @@
+"""The one small interface every backend implements; the pipeline that calls it is written once.
+
+The pipeline (jupyter_deploy/builder/pipeline.py) runs, for each new version:
+    prepare -> start -> (wait for /readyz at private_url) -> (smoke test) -> publish -> stop(old)
+and on builder start-up calls `is_running` on every version it believes live, restarting the
+ones that are gone. Methods are synchronous; the pipeline runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+LogFn = Callable[[str], None]
+
+
+@dataclass
+class Version:
+    """One version of one deployment, as a backend runs it."""
+
+    deployment: str
+    version: int
+    bundle_dir: Path
+    requirements_sha256: str
+    port: int
+    """Private port of this version (where the pipeline waits for /readyz and smoke-tests)."""
+    public_port: int
+    """Port of the deployment's stable URL; the same for every version of the deployment."""
+    handle: dict[str, Any] = field(default_factory=dict)
+    """Backend-specific identity (pid, container id, object names); persisted as JSON."""
+
+
+class Backend(ABC):
+    """Runs versions of deployments somewhere: a local process, a container, a cluster."""
+
+    name: ClassVar[str]
+
+    def __init__(self, state_dir: Path, options: Mapping[str, Any] | None = None) -> None:
+        self.state_dir = state_dir
+        self.options = dict(options or {})
+
+    @abstractmethod
+    def prepare(self, version: Version, log: LogFn) -> None:
+        """Make the environment the version runs in (virtualenv, image); reuse when unchanged."""
+
+    @abstractmethod
+    def start(self, version: Version, log: LogFn) -> None:
+        """Start the model service on the version's private port; record its identity."""
+
+    @abstractmethod
+    def private_url(self, version: Version) -> str:
+        """Where the pipeline reaches this version alone (readiness, smoke test)."""
+
+    @abstractmethod
+    def publish(self, version: Version, log: LogFn) -> None:
+        """Make the stable URL serve this version (the old one keeps serving until stopped)."""
+
+    @abstractmethod
+    def stop(self, version: Version, log: LogFn) -> None:
+        """Drain in-flight requests and stop the version; idempotent."""
+
+    @abstractmethod
+    def is_running(self, version: Version) -> bool:
+        """True when the version still serves (used to re-adopt after a builder restart)."""
+
+    @abstractmethod
+    def stable_url(self, deployment: str, public_port: int) -> str:
+        """The URL product engineers call; unchanged across versions."""
+
+    def service_logs(self, version: Version) -> str:
+        """The model service's own output, for the build log on failure."""
+        return ""
+
+    def remove(self, deployment: str, log: LogFn) -> None:  # noqa: B027 - optional hook
+        """Remove what the deployment left besides its versions (images, environments)."""
