@@ -1,0 +1,190 @@
+import { DeployError, IDeployAPI } from '../api';
+import { Wire } from '../types';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function at(seconds: number): string {
+  return new Date(T0 + seconds * 1000).toISOString();
+}
+
+/**
+ * A stand-in for the server extension: keeps builds, logs and deployments in
+ * memory so model tests can drive a build through its phases.
+ */
+export class FakeAPI implements IDeployAPI {
+  builds = new Map<string, Wire.IBuild>();
+  logs = new Map<string, string>();
+  deployments = new Map<string, Wire.IDeployment>();
+  modules = new Map<string, string>();
+  previews = new Map<string, Wire.IPreview | DeployError>();
+  calls: string[] = [];
+  invoked: unknown[] = [];
+  private _next = 1;
+  private _clock = 0;
+
+  async preview(path: string, name?: string): Promise<Wire.IPreview> {
+    this.calls.push(`preview ${path}`);
+    const answer = this.previews.get(path);
+    if (!answer) {
+      throw new DeployError(`No notebook at ${path}.`, 404, 'not_found');
+    }
+    if (answer instanceof DeployError) {
+      throw answer;
+    }
+    return answer;
+  }
+
+  async deploy(path: string, name?: string): Promise<Wire.IBuild> {
+    this.calls.push(`deploy ${path} ${name}`);
+    return this.start(name ?? 'model', 'build');
+  }
+
+  async getBuild(id: string): Promise<Wire.IBuild> {
+    this.calls.push(`build ${id}`);
+    const build = this.builds.get(id);
+    if (!build) {
+      throw new DeployError(`No build ${id}.`, 404, 'not_found');
+    }
+    return structuredClone(build);
+  }
+
+  async getLogs(id: string, offset: number): Promise<Wire.ILogChunk> {
+    this.calls.push(`logs ${id} ${offset}`);
+    const text = this.logs.get(id) ?? '';
+    const build = this.builds.get(id);
+    const complete =
+      !!build && (build.phase === 'live' || build.phase === 'failed');
+    return {
+      offset,
+      next_offset: text.length,
+      text: text.slice(offset),
+      complete
+    };
+  }
+
+  async listDeployments(): Promise<Wire.IDeployment[]> {
+    return [...this.deployments.values()];
+  }
+
+  async getDeployment(name: string): Promise<Wire.IDeployment | null> {
+    this.calls.push(`deployment ${name}`);
+    const found = this.deployments.get(name);
+    return found ? structuredClone(found) : null;
+  }
+
+  async getModule(name: string): Promise<string | null> {
+    return this.modules.get(name) ?? null;
+  }
+
+  async rollback(name: string, version?: number): Promise<Wire.IBuild> {
+    this.calls.push(`rollback ${name} ${version}`);
+    if (!this.deployments.has(name)) {
+      throw new DeployError(`No deployment named ${name}.`, 404, 'not_found');
+    }
+    return this.start(name, 'rollback', version);
+  }
+
+  async remove(name: string): Promise<void> {
+    this.calls.push(`delete ${name}`);
+    this.deployments.delete(name);
+    this.modules.delete(name);
+  }
+
+  async invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
+    this.invoked.push(body);
+    return { status: 200, body: { prediction: 0 }, latency_ms: 2.5 };
+  }
+
+  async config(): Promise<Wire.IConfig> {
+    return { builder_url: null, embedded: true };
+  }
+
+  /** Start a build of `name` in the queued phase. */
+  start(
+    name: string,
+    kind: 'build' | 'rollback',
+    version?: number
+  ): Wire.IBuild {
+    const id = `b${this._next++}`;
+    const previous = this.deployments.get(name)?.versions.length ?? 0;
+    const build: Wire.IBuild = {
+      id,
+      name,
+      version: version ?? previous + 1,
+      kind,
+      phase: 'queued',
+      created_at: at(this._clock),
+      updated_at: at(this._clock),
+      finished_at: null,
+      phases: [
+        { phase: 'queued', started_at: at(this._clock), finished_at: null }
+      ],
+      error: null,
+      url: null
+    };
+    this.builds.set(id, build);
+    this.logs.set(id, '');
+    return structuredClone(build);
+  }
+
+  /** Move a build to `phase`, appending `log` to its logs. */
+  advance(id: string, phase: Wire.Phase, log = '', message?: string): void {
+    const build = this.builds.get(id)!;
+    this._clock += 2;
+    const last = build.phases[build.phases.length - 1];
+    last.finished_at = at(this._clock);
+    build.updated_at = at(this._clock);
+    this.logs.set(id, (this.logs.get(id) ?? '') + log);
+    if (phase === 'failed') {
+      build.error = { phase: build.phase, message: message ?? 'failed' };
+    } else {
+      build.phases.push({
+        phase,
+        started_at: at(this._clock),
+        finished_at: null
+      });
+    }
+    build.phase = phase;
+    if (phase === 'live' || phase === 'failed') {
+      build.finished_at = at(this._clock);
+    }
+    if (phase === 'live') {
+      build.url = `http://127.0.0.1:9000/${build.name}`;
+      this.goLive(build);
+    }
+  }
+
+  private goLive(build: Wire.IBuild): void {
+    const deployment = this.deployments.get(build.name) ?? {
+      name: build.name,
+      url: build.url,
+      status: 'live' as const,
+      live_version: null,
+      live_build: null,
+      openapi_url: `${build.url}/openapi.json`,
+      versions: []
+    };
+    for (const version of deployment.versions) {
+      version.status = version.status === 'live' ? 'retired' : version.status;
+    }
+    const existing = deployment.versions.find(v => v.version === build.version);
+    if (existing) {
+      existing.status = 'live';
+    } else {
+      deployment.versions.push({
+        version: build.version,
+        build_id: build.id,
+        status: 'live',
+        created_at: build.created_at
+      });
+    }
+    deployment.live_version = build.version;
+    deployment.live_build = build.id;
+    deployment.status = 'live';
+    this.deployments.set(build.name, deployment);
+    this.modules.set(
+      build.name,
+      `# v${build.version}\ndef predict(features):\n    return 0\n`
+    );
+  }
+}

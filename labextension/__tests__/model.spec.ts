@@ -1,0 +1,286 @@
+import { Signal } from '@lumino/signaling';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { DeployError } from '../api';
+import { DeployModel, Emission } from '../model';
+import { BUILD_EVENT_SCHEMA, Wire } from '../types';
+import { FakeAPI } from './fakeapi';
+
+const PREVIEW: Wire.IPreview = {
+  name: 'iris',
+  module: '# generated\ndef predict(features):\n    return 0\n',
+  requirements: ['scikit-learn==1.7.2'],
+  metadata: { example: { features: [5.1, 3.5, 1.4, 0.2] } },
+  warnings: [],
+  artifacts: []
+};
+
+class Events {
+  stream = new Signal<this, Emission>(this);
+  emit(build: Wire.IBuild, phase: Wire.Phase): void {
+    this.stream.emit({
+      schema_id: BUILD_EVENT_SCHEMA,
+      build_id: build.id,
+      name: build.name,
+      phase,
+      url: null,
+      message: null
+    });
+  }
+}
+
+const models: DeployModel[] = [];
+
+function setUp(): { api: FakeAPI; events: Events; model: DeployModel } {
+  const api = new FakeAPI();
+  const events = new Events();
+  // a long interval: the tests drive ticks themselves, through events or tick()
+  const model = new DeployModel({ api, events, pollInterval: 60_000 });
+  models.push(model);
+  return { api, events, model };
+}
+
+/** Wait until queued promises (the model's async reactions) have run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await new Promise(resolve => setTimeout(resolve, 0));
+  }
+}
+
+afterEach(() => {
+  models.splice(0).forEach(model => model.dispose());
+});
+
+describe('DeployModel', () => {
+  it('names the deployment after the notebook file', async () => {
+    // Given a model
+    const { model } = setUp();
+    // When the panel follows examples/My Iris.ipynb
+    model.setNotebook('examples/My Iris.ipynb');
+    // Then the name defaults from the file name
+    expect(model.name).toBe('my-iris');
+  });
+
+  it('keeps a name the person typed for that notebook', () => {
+    // Given a notebook whose deployment name was edited
+    const { model } = setUp();
+    model.setNotebook('iris.ipynb');
+    model.name = 'iris-prod';
+    // When another notebook is shown, then this one again
+    model.setNotebook('other.ipynb');
+    model.setNotebook('iris.ipynb');
+    // Then the edited name comes back
+    expect(model.name).toBe('iris-prod');
+  });
+
+  it('follows a deployment from queued to live through build events', async () => {
+    // Given a notebook and a model listening to build events
+    const { api, events, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const finished: Wire.IBuild[] = [];
+    model.buildFinished.connect((_, build) => finished.push(build));
+    // When the person deploys and the server reports each phase
+    const build = (await model.deploy())!;
+    expect(model.isBuilding).toBe(true);
+    for (const phase of ['building', 'starting', 'testing', 'live'] as const) {
+      api.advance(build.id, phase, `${phase}...\n`);
+      events.emit(build, phase);
+      await settle();
+    }
+    // Then the model shows it live, with all logs once, and reports the end once
+    expect(model.build?.phase).toBe('live');
+    expect(model.isBuilding).toBe(false);
+    expect(model.logs).toBe('building...\nstarting...\ntesting...\nlive...\n');
+    expect(finished.map(b => b.phase)).toEqual(['live']);
+    expect(model.deployment?.status).toBe('live');
+    expect(model.deployment?.url).toBe('http://127.0.0.1:9000/iris');
+    expect(model.liveModule).toContain('def predict');
+  });
+
+  it('reads logs from where it stopped', async () => {
+    // Given a running build with some logs already read
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const build = (await model.deploy())!;
+    api.advance(build.id, 'building', 'Collecting scikit-learn\n');
+    await model.tick();
+    // When more logs arrive and the poll ticks again
+    api.advance(build.id, 'starting', 'Installed.\n');
+    await model.tick();
+    // Then the second read asked from the previous end, and the text grew
+    const reads = api.calls.filter(call => call.startsWith('logs'));
+    expect(reads[reads.length - 1]).toBe(`logs ${build.id} 24`);
+    expect(model.logs).toBe('Collecting scikit-learn\nInstalled.\n');
+  });
+
+  it('reports a failed build with its phase and message', async () => {
+    // Given a build that fails its smoke test
+    const { api, events, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const finished: Wire.IBuild[] = [];
+    model.buildFinished.connect((_, build) => finished.push(build));
+    const build = (await model.deploy())!;
+    api.advance(build.id, 'building');
+    api.advance(build.id, 'testing', 'POST /predict -> 500\n');
+    // When the server reports the failure
+    api.advance(
+      build.id,
+      'failed',
+      '',
+      'The example input made predict() raise ValueError.'
+    );
+    events.emit(build, 'failed');
+    await settle();
+    // Then the failing phase, message and logs are there, and the end was reported
+    expect(model.build?.error).toEqual({
+      phase: 'testing',
+      message: 'The example input made predict() raise ValueError.'
+    });
+    expect(model.logs).toContain('POST /predict -> 500');
+    expect(finished).toHaveLength(1);
+    expect(model.deployment).toBeNull();
+  });
+
+  it('pre-fills the console with the example from the preview', async () => {
+    // Given a notebook whose preview has an example
+    const { api, model } = setUp();
+    api.previews.set('iris.ipynb', PREVIEW);
+    model.setNotebook('iris.ipynb');
+    // When the person previews it
+    await model.runPreview();
+    // Then the module is shown and the console holds the example
+    expect(model.preview?.module).toContain('def predict');
+    expect(JSON.parse(model.consoleInput)).toEqual({
+      features: [5.1, 3.5, 1.4, 0.2]
+    });
+  });
+
+  it('does not overwrite a request the person edited', async () => {
+    // Given an edited console input
+    const { api, model } = setUp();
+    api.previews.set('iris.ipynb', PREVIEW);
+    model.setNotebook('iris.ipynb');
+    model.consoleInput = '{"features": [1, 2, 3, 4]}';
+    // When a preview arrives
+    await model.runPreview();
+    // Then the edit stays
+    expect(model.consoleInput).toBe('{"features": [1, 2, 3, 4]}');
+  });
+
+  it("shows the server's message when a preview is refused", async () => {
+    // Given a notebook without a predict cell
+    const { api, model } = setUp();
+    const message = 'No cell is tagged predict in broken.ipynb.';
+    api.previews.set(
+      'broken.ipynb',
+      new DeployError(message, 422, 'no_predict_cell')
+    );
+    model.setNotebook('broken.ipynb');
+    // When the person previews it
+    const preview = await model.runPreview();
+    // Then there is no preview and the message is shown as it is
+    expect(preview).toBeNull();
+    expect(model.error).toBe(message);
+    expect(model.busy).toBeNull();
+  });
+
+  it('refuses to send a console request that is not JSON', async () => {
+    // Given a console with broken JSON
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    model.consoleInput = '{"features": [1, 2,';
+    // When the person clicks Send
+    const result = await model.invoke();
+    // Then nothing is sent and the error says why
+    expect(result).toBeNull();
+    expect(api.invoked).toHaveLength(0);
+    expect(model.error).toContain('not valid JSON');
+  });
+
+  it('sends the console request and keeps the response', async () => {
+    // Given a live deployment and a valid request
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    model.consoleInput = '{"features": [5.1, 3.5, 1.4, 0.2]}';
+    // When the person clicks Send
+    await model.invoke();
+    // Then the parsed body was sent and the response is shown
+    expect(api.invoked).toEqual([{ features: [5.1, 3.5, 1.4, 0.2] }]);
+    expect(model.invokeResult).toEqual({
+      status: 200,
+      body: { prediction: 0 },
+      latency_ms: 2.5
+    });
+  });
+
+  it('rolls back to a version and follows that build to live', async () => {
+    // Given two live versions of iris
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    for (let i = 0; i < 2; i++) {
+      const build = (await model.deploy())!;
+      api.advance(build.id, 'live');
+      await model.tick();
+    }
+    expect(model.deployment?.live_version).toBe(2);
+    // When the person rolls back to version 1
+    const rollback = (await model.rollback(1))!;
+    api.advance(rollback.id, 'starting');
+    api.advance(rollback.id, 'live');
+    await model.tick();
+    // Then version 1 is live again and version 2 is retired
+    expect(rollback.kind).toBe('rollback');
+    expect(model.deployment?.live_version).toBe(1);
+    const statuses = model.deployment?.versions.map(v => [v.version, v.status]);
+    expect(statuses).toEqual([
+      [1, 'live'],
+      [2, 'retired']
+    ]);
+  });
+
+  it('forgets the deployment once deleted', async () => {
+    // Given a live deployment
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const build = (await model.deploy())!;
+    api.advance(build.id, 'live');
+    await model.tick();
+    // When the person deletes it
+    const removed = await model.remove();
+    // Then the server was asked and the panel shows no deployment
+    expect(removed).toBe(true);
+    expect(api.calls).toContain('delete iris');
+    expect(model.deployment).toBeNull();
+    expect(model.liveModule).toBeNull();
+  });
+
+  it('follows a build of the same name started elsewhere', async () => {
+    // Given the panel on iris.ipynb and a build started by %deploy
+    const { api, events, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const build = api.start('iris', 'build');
+    api.advance(build.id, 'building', 'pip install\n');
+    // When its event arrives
+    events.emit(build, 'building');
+    await settle();
+    // Then the panel follows it
+    expect(model.build?.id).toBe(build.id);
+    expect(model.isBuilding).toBe(true);
+  });
+
+  it('ignores events of other schemas and other names', async () => {
+    // Given the panel on iris.ipynb
+    const { api, events, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    const other = api.start('other', 'build');
+    // When unrelated events arrive
+    events.stream.emit({
+      schema_id: 'https://events.jupyter.org/other/v1',
+      name: 'iris'
+    });
+    events.emit(other, 'building');
+    await settle();
+    // Then nothing is followed
+    expect(model.build).toBeNull();
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * The only module that talks HTTP: the server extension's REST API under
+ * `{base_url}jupyter-deploy/api/`.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { Wire } from './types';
+
+/** An error answered by the server (`{"error", "message"}`) or the network. */
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string
+  ) {
+    super(message);
+    this.name = 'DeployError';
+  }
+}
+
+/** What the model needs from the REST API (a fake can stand in for tests). */
+export interface IDeployAPI {
+  preview(path: string, name?: string): Promise<Wire.IPreview>;
+  deploy(path: string, name?: string): Promise<Wire.IBuild>;
+  getBuild(id: string): Promise<Wire.IBuild>;
+  getLogs(id: string, offset: number): Promise<Wire.ILogChunk>;
+  listDeployments(): Promise<Wire.IDeployment[]>;
+  getDeployment(name: string): Promise<Wire.IDeployment | null>;
+  getModule(name: string): Promise<string | null>;
+  rollback(name: string, version?: number): Promise<Wire.IBuild>;
+  remove(name: string): Promise<void>;
+  invoke(name: string, body: unknown): Promise<Wire.IInvokeResult>;
+  config(): Promise<Wire.IConfig>;
+}
+
+/** The REST client of the jupyter-deploy server extension. */
+export class DeployAPI implements IDeployAPI {
+  readonly serverSettings: ServerConnection.ISettings;
+
+  constructor(serverSettings?: ServerConnection.ISettings) {
+    this.serverSettings = serverSettings ?? ServerConnection.makeSettings();
+  }
+
+  preview(path: string, name?: string): Promise<Wire.IPreview> {
+    return this.request('preview', { method: 'POST', body: { path, name } });
+  }
+
+  deploy(path: string, name?: string): Promise<Wire.IBuild> {
+    return this.request('deployments', {
+      method: 'POST',
+      body: { path, name }
+    });
+  }
+
+  getBuild(id: string): Promise<Wire.IBuild> {
+    return this.request(`builds/${enc(id)}`);
+  }
+
+  getLogs(id: string, offset: number): Promise<Wire.ILogChunk> {
+    return this.request(`builds/${enc(id)}/logs?offset=${offset}`);
+  }
+
+  async listDeployments(): Promise<Wire.IDeployment[]> {
+    const answer = await this.request<{ deployments: Wire.IDeployment[] }>(
+      'deployments'
+    );
+    return answer.deployments;
+  }
+
+  getDeployment(name: string): Promise<Wire.IDeployment | null> {
+    return this.request<Wire.IDeployment>(`deployments/${enc(name)}`).catch(
+      notFoundAsNull
+    );
+  }
+
+  async getModule(name: string): Promise<string | null> {
+    const answer = await this.request<{ module: string }>(
+      `deployments/${enc(name)}/module`
+    ).catch(notFoundAsNull);
+    return answer ? answer.module : null;
+  }
+
+  rollback(name: string, version?: number): Promise<Wire.IBuild> {
+    const body = version === undefined ? {} : { version };
+    return this.request(`deployments/${enc(name)}/rollback`, {
+      method: 'POST',
+      body
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.request(`deployments/${enc(name)}`, { method: 'DELETE' });
+  }
+
+  invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
+    return this.request(`deployments/${enc(name)}/invoke`, {
+      method: 'POST',
+      body
+    });
+  }
+
+  config(): Promise<Wire.IConfig> {
+    return this.request('config');
+  }
+
+  /** Send one request; answer the parsed JSON or throw a DeployError. */
+  async request<T>(
+    endpoint: string,
+    options: { method?: string; body?: unknown } = {}
+  ): Promise<T> {
+    const url = URLExt.join(
+      this.serverSettings.baseUrl,
+      'jupyter-deploy/api',
+      endpoint
+    );
+    const init: RequestInit = { method: options.method ?? 'GET' };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        init,
+        this.serverSettings
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DeployError(
+        `Could not reach the Jupyter server: ${reason}`,
+        0,
+        'network'
+      );
+    }
+    const text = await response.text();
+    const data = parseJSON(text);
+    if (!response.ok) {
+      throw errorFrom(response.status, data, text);
+    }
+    return data as T;
+  }
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
+
+function parseJSON(text: string): unknown {
+  if (!text) {
+    return null;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Turn an error answer into a DeployError with the server's own message. */
+export function errorFrom(
+  status: number,
+  data: unknown,
+  text: string
+): DeployError {
+  if (data && typeof data === 'object') {
+    const body = data as { error?: unknown; message?: unknown };
+    if (typeof body.message === 'string' && body.message) {
+      const code = typeof body.error === 'string' ? body.error : 'error';
+      return new DeployError(body.message, status, code);
+    }
+  }
+  const detail = text.trim().slice(0, 300) || 'no details';
+  return new DeployError(
+    `The server answered ${status}: ${detail}`,
+    status,
+    'http_error'
+  );
+}
+
+function notFoundAsNull(error: unknown): null {
+  if (error instanceof DeployError && error.status === 404) {
+    return null;
+  }
+  throw error;
+}

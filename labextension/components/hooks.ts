@@ -1,0 +1,29 @@
+import { useEffect, useState } from 'react';
+
+import { DeployModel } from '../model';
+
+/** Re-render whenever the model changes. */
+export function useModel(model: DeployModel): DeployModel {
+  const [, setCount] = useState(0);
+  useEffect(() => {
+    const onChange = () => setCount(count => count + 1);
+    model.changed.connect(onChange);
+    return () => {
+      model.changed.disconnect(onChange);
+    };
+  }, [model]);
+  return model;
+}
+
+/** The current time, refreshed every second while `active`. */
+export function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) {
+      return;
+    }
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, [active]);
+  return active ? now : Date.now();
+}

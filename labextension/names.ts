@@ -1,0 +1,100 @@
+/** Pure helpers: deployment names, example inputs and client snippets. */
+
+/** A deployment name from a notebook path: `examples/My Iris.ipynb` -> `my-iris`. */
+export function defaultName(notebookPath: string): string {
+  const base = notebookPath.split('/').pop() ?? '';
+  const stem = base.replace(/\.ipynb$/i, '');
+  const slug = stem
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/g, '');
+  if (!slug) {
+    return 'model';
+  }
+  return /^[a-z]/.test(slug) ? slug : `m-${slug}`;
+}
+
+/** The example input as pretty JSON, or `{}` when there is none. */
+export function exampleText(example: unknown): string {
+  if (example === undefined || example === null) {
+    return '{}';
+  }
+  return JSON.stringify(example, null, 2);
+}
+
+/** A copyable curl command that posts `body` to the live `/predict`. */
+export function curlSnippet(url: string, body: string): string {
+  const compact = compactJSON(body);
+  const quoted = compact.replace(/'/g, "'\\''");
+  return [
+    `curl -X POST '${trimSlash(url)}/predict' \\`,
+    "  -H 'Content-Type: application/json' \\",
+    `  -d '${quoted}'`
+  ].join('\n');
+}
+
+/** A copyable Python `requests` snippet that posts `body` to the live `/predict`. */
+export function pythonSnippet(url: string, body: string): string {
+  return [
+    'import requests',
+    '',
+    'response = requests.post(',
+    `    "${trimSlash(url)}/predict",`,
+    `    json=${pythonLiteral(compactJSON(body))},`,
+    '    timeout=30,',
+    ')',
+    'response.raise_for_status()',
+    'print(response.json()["prediction"])'
+  ].join('\n');
+}
+
+/** The OpenAPI document's address of a live service. */
+export function openapiUrl(url: string, given?: string | null): string {
+  return given || `${trimSlash(url)}/openapi.json`;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function compactJSON(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text.trim();
+  }
+}
+
+/** JSON text as a Python literal (true/false/null become True/False/None). */
+export function pythonLiteral(json: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const ch = json[i];
+    if (inString) {
+      out += ch;
+      if (ch === '\\') {
+        out += json[++i] ?? '';
+      } else if (ch === '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      out += ch;
+      continue;
+    }
+    const rest = json.slice(i);
+    const word = /^(true|false|null)\b/.exec(rest);
+    if (word) {
+      out += { true: 'True', false: 'False', null: 'None' }[word[1]];
+      i += word[1].length - 1;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * Wire types of the server extension's REST API and build events, declared once
+ * (see docs/architecture.md, "Server extension REST API").
+ */
+export namespace Wire {
+  /** Phases of a build, in order; `failed` can end any of them. */
+  export type Phase =
+    'queued' | 'building' | 'starting' | 'testing' | 'live' | 'failed';
+
+  export interface IPhaseTiming {
+    phase: Phase;
+    started_at: string | null;
+    finished_at: string | null;
+  }
+
+  export interface IBuildError {
+    phase: Phase;
+    message: string;
+  }
+
+  export interface IBuild {
+    id: string;
+    name: string;
+    version: number;
+    kind: 'build' | 'rollback';
+    phase: Phase;
+    created_at: string;
+    updated_at: string;
+    finished_at: string | null;
+    phases: IPhaseTiming[];
+    error: IBuildError | null;
+    url: string | null;
+  }
+
+  export interface ILogChunk {
+    offset: number;
+    next_offset: number;
+    text: string;
+    complete: boolean;
+  }
+
+  export interface IVersion {
+    version: number;
+    build_id: string;
+    status: 'live' | 'retired' | 'failed';
+    created_at: string;
+  }
+
+  export interface IDeployment {
+    name: string;
+    url: string | null;
+    status: 'live' | 'building' | 'failed' | 'stopped';
+    live_version: number | null;
+    live_build: string | null;
+    openapi_url: string | null;
+    versions: IVersion[];
+  }
+
+  export interface IPreview {
+    name: string;
+    module: string;
+    requirements: string[] | string;
+    metadata: { [key: string]: any };
+    warnings: string[];
+    artifacts: any;
+  }
+
+  export interface IInvokeResult {
+    status: number;
+    body: any;
+    latency_ms: number;
+  }
+
+  export interface IConfig {
+    builder_url: string | null;
+    embedded: boolean;
+  }
+
+  /** Data of an event with schema {@link BUILD_EVENT_SCHEMA}. */
+  export interface IBuildEvent {
+    build_id: string;
+    name: string;
+    phase: Phase;
+    url: string | null;
+    message: string | null;
+  }
+}
+
+/** The jupyter_events schema of build phase changes. */
+export const BUILD_EVENT_SCHEMA =
+  'https://events.jupyter.org/jupyter_deploy/build/v1';
+
+/** The phases a successful build goes through, in order. */
+export const PHASES: Wire.Phase[] = [
+  'queued',
+  'building',
+  'starting',
+  'testing',
+  'live'
+];
+
+/** Whether a build in this phase is over. */
+export function isTerminal(phase: Wire.Phase): boolean {
+  return phase === 'live' || phase === 'failed';
+}

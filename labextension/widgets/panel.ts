@@ -1,0 +1,39 @@
+import { ReactWidget } from '@jupyterlab/ui-components';
+import { Message } from '@lumino/messaging';
+import * as React from 'react';
+
+import { DeployPanel } from '../components/DeployPanel';
+import { DeployModel } from '../model';
+import { deployIcon } from '../icons';
+
+/** The Lumino shell of the Deploy side panel. */
+export class DeployPanelWidget extends ReactWidget {
+  constructor(
+    readonly model: DeployModel,
+    private readonly _onDeploy: () => void
+  ) {
+    super();
+    this.id = 'jupyter-deploy-panel';
+    this.addClass('jp-DeployPanel');
+    this.title.label = 'Deploy';
+    this.title.caption = 'Deploy the notebook as a prediction API';
+    this.title.icon = deployIcon;
+  }
+
+  protected render(): JSX.Element {
+    return React.createElement(DeployPanel, {
+      model: this.model,
+      onDeploy: this._onDeploy
+    });
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.model.refreshDeployment();
+  }
+
+  dispose(): void {
+    this.model.dispose();
+    super.dispose();
+  }
+}
