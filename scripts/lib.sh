@@ -28,3 +28,29 @@ ensure_python_env() {
   [ -n "$extra" ] && spec=".[$extra]"
   python -m pip install -q -e "$spec"
 }
+
+# jlpm_run SCRIPT [args...]: run a script of the front end's package.json (lint:check,
+# test, build, ...), installing its node packages first (once per shell).
+jlpm_run() {
+  if [ -z "${_JUPYTER_DEPLOY_JLPM_READY:-}" ]; then
+    jlpm install
+    _JUPYTER_DEPLOY_JLPM_READY=1
+  fi
+  jlpm run "$@"
+}
+
+# ui_tests [playwright args...]: the Galata browser tests in ui-tests/ on Debian's Chromium
+# (Playwright's own browser download is skipped). JupyterLab is started by Playwright with
+# ui-tests/jupyter_server_test_config.py; the extension must be installed (ensure_python_env).
+ui_tests() {
+  local chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+  if [ ! -x "$chromium" ]; then
+    warn "no Chromium at $chromium: install the chromium apt package"
+    return 1
+  fi
+  (
+    cd ui-tests
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 jlpm install
+    CI=${CI:-true} CHROMIUM_PATH="$chromium" jlpm playwright test "$@"
+  )
+}

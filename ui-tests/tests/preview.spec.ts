@@ -1,0 +1,94 @@
+import { expect, test } from '@jupyterlab/galata';
+
+import { brokenNotebook, openExample, openPanel, shoot } from './helpers';
+
+test.use({ autoGoto: true });
+
+test.describe('Deploy panel: preview', () => {
+  test('shows the Deploy tab, toolbar button and palette commands', async ({
+    page
+  }) => {
+    // Given JupyterLab with the extension
+    // When the palette lists the Deploy commands
+    const commands = await page.evaluate(() =>
+      window.jupyterapp.commands
+        .listCommands()
+        .filter(id => id.startsWith('jupyter-deploy:'))
+    );
+    // Then all three commands exist and the panel opens with its title
+    expect(commands.sort()).toEqual([
+      'jupyter-deploy:deploy',
+      'jupyter-deploy:open-panel',
+      'jupyter-deploy:toggle-predict-tag'
+    ]);
+    await openPanel(page);
+    await expect(page.getByRole('tab', { name: 'Deploy' })).toBeVisible();
+  });
+
+  test('previews the generated module with highlighting', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    // Given the iris example open
+    await openExample(page, tmpPath, 'iris.ipynb');
+    await expect(
+      page.locator('.jp-NotebookPanel-toolbar .jp-Deploy-toolbarButton')
+    ).toBeVisible();
+    const panel = await openPanel(page);
+    await expect(panel.getByLabel('Deployment name')).toHaveValue('iris');
+    // When the person clicks Preview
+    await panel.getByRole('button', { name: 'Preview', exact: true }).click();
+    // Then the generated module is shown, highlighted, and the console input holds the example
+    const code = panel.locator('.jp-Deploy-code');
+    await expect(code).toContainText('def predict');
+    await expect(code.locator('.tok-keyword').first()).toBeVisible();
+    await shoot(panel, 'panel-preview', testInfo);
+  });
+
+  test('shows the message of a notebook that cannot be deployed', async ({
+    page,
+    tmpPath
+  }, testInfo) => {
+    // Given a notebook without a cell tagged predict, made through the contents API
+    await page.contents.uploadContent(
+      brokenNotebook(),
+      'text',
+      `${tmpPath}/broken.ipynb`
+    );
+    await page.notebook.openByPath(`${tmpPath}/broken.ipynb`);
+    await page.notebook.activate('broken.ipynb');
+    const panel = await openPanel(page);
+    // When the person previews it
+    await panel.getByRole('button', { name: 'Preview', exact: true }).click();
+    // Then the server's message is shown plainly, naming the predict tag
+    const error = panel.locator('.jp-Deploy-error');
+    await expect(error).toBeVisible();
+    await expect(error).toContainText(/predict/i);
+    await shoot(panel, 'panel-preview-error', testInfo);
+  });
+
+  test('tags the active cell predict from the command', async ({
+    page,
+    tmpPath
+  }) => {
+    // Given a notebook with an untagged first cell
+    await page.contents.uploadContent(
+      brokenNotebook(),
+      'text',
+      `${tmpPath}/tagme.ipynb`
+    );
+    await page.notebook.openByPath(`${tmpPath}/tagme.ipynb`);
+    await page.notebook.activate('tagme.ipynb');
+    await page.notebook.selectCells(0);
+    // When the toggle command runs
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('jupyter-deploy:toggle-predict-tag')
+    );
+    // Then the cell carries the predict tag
+    const tags = await page.evaluate(() => {
+      const nb = (window as any).jupyterapp.shell.currentWidget;
+      return nb.content.activeCell.model.getMetadata('tags');
+    });
+    expect(tags).toEqual(['predict']);
+  });
+});
