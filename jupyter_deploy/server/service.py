@@ -1,0 +1,269 @@
+"""The server extension's core: notebook -> bundle -> builder, and the test console's proxy.
+
+No tornado in here; the handlers parse the request, call one method, and answer. Blocking
+calls (the builder client, the model service) run in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.errors import (
+    BackendUnavailable,
+    BuilderError,
+    Conflict,
+    InvalidRequest,
+    NoRunningKernel,
+)
+from jupyter_deploy.server.capture import RUN_CELLS_HINT, capture_values
+from jupyter_deploy.server.notebooks import (
+    LoadedNotebook,
+    clean_path,
+    default_name,
+    kernel_id_for,
+    load_notebook,
+)
+
+Json = dict[str, Any]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_BUILD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+CAPTURED_AT_DEPLOY = "captured at deploy"
+
+
+@dataclass
+class ServiceSettings:
+    """What the service needs from the extension's configuration."""
+
+    builder_url: str
+    embedded: bool
+    capture_timeout: float = 60.0
+    invoke_timeout: float = 30.0
+
+
+class DeployService:
+    """Everything the REST API does, as plain async methods returning JSON-able values."""
+
+    def __init__(
+        self,
+        contents_manager: Any,
+        session_manager: Any,
+        kernel_manager: Any,
+        builder: BuilderClient | None,
+        settings: ServiceSettings,
+        on_build: Callable[[Json], None] | None = None,
+        unavailable_reason: str = "",
+    ) -> None:
+        self.contents_manager = contents_manager
+        self.session_manager = session_manager
+        self.kernel_manager = kernel_manager
+        self._builder = builder
+        self.settings = settings
+        self.on_build = on_build
+        self.unavailable_reason = unavailable_reason
+
+    # --- notebook -> bundle ---------------------------------------------------------------
+
+    async def preview(self, path: object, name: object = None) -> Json:
+        """The module, requirements, deploy.json and warnings, without deploying."""
+        loaded = await load_notebook(self.contents_manager, clean_path(path))
+        deploy_name = self._name(name, loaded.path)
+        names = self._artifact_names(loaded)
+        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, None)
+        return {
+            "name": deploy_name,
+            "module": _text(bundle.files.get("predict.py", b"")),
+            "requirements": _text(bundle.files.get("requirements.txt", b"")),
+            "metadata": bundle.metadata,
+            "warnings": list(bundle.warnings),
+            "artifacts": [{"name": n, "status": CAPTURED_AT_DEPLOY} for n in names],
+        }
+
+    async def deploy(self, path: object, name: object = None) -> Json:
+        """Compile with values captured from the notebook's kernel; queue a build (a Build)."""
+        loaded = await load_notebook(self.contents_manager, clean_path(path))
+        deploy_name = self._name(name, loaded.path)
+        names = self._artifact_names(loaded)
+        values = await self._capture(loaded.path, names) if names else {}
+        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, values)
+        tarball = await asyncio.to_thread(bundle.tarball)
+        build = await self._call(self.builder.create_build, deploy_name, tarball)
+        self._started(build)
+        return build
+
+    def _artifact_names(self, loaded: LoadedNotebook) -> list[str]:
+        from jupyter_deploy.compiler import analyze
+
+        plan = analyze(loaded.nb, source_path=loaded.path)
+        return list(plan.artifact_names)
+
+    def _compile(
+        self, loaded: LoadedNotebook, name: str, artifacts: dict[str, bytes] | None
+    ) -> Any:
+        from jupyter_deploy.compiler import compile_notebook
+
+        return compile_notebook(
+            loaded.nb,
+            name=name,
+            source_path=loaded.path,
+            notebook_dir=loaded.directory,
+            artifacts=artifacts,
+        )
+
+    async def _capture(self, path: str, names: list[str]) -> dict[str, bytes]:
+        kernel_id = await kernel_id_for(self.session_manager, self.kernel_manager, path)
+        if kernel_id is None:
+            listed = ", ".join(names)
+            raise NoRunningKernel(
+                f"{path} has no running kernel to take {listed} from: {RUN_CELLS_HINT}."
+            )
+        return await capture_values(
+            self.kernel_manager, kernel_id, names, self.settings.capture_timeout
+        )
+
+    # --- the builder, passed through ------------------------------------------------------
+
+    async def build(self, build_id: str) -> Json:
+        """One build, as the builder reports it."""
+        result: Json = await self._call(self.builder.build, _build_id(build_id))
+        return result
+
+    async def logs(self, build_id: str, offset: object) -> Json:
+        """Build log text from `offset` on."""
+        start = _offset(offset)
+        chunk = await self._call(self.builder.logs, _build_id(build_id), start)
+        return {
+            "offset": start,
+            "next_offset": chunk.next_offset,
+            "text": chunk.text,
+            "complete": chunk.complete,
+        }
+
+    async def deployments(self) -> Json:
+        """Every deployment the builder knows."""
+        return {"deployments": await self._call(self.builder.deployments)}
+
+    async def deployment(self, name: str) -> Json:
+        """One deployment with its stable URL and versions."""
+        result: Json = await self._call(self.builder.deployment, _name(name))
+        return result
+
+    async def module(self, name: str) -> Json:
+        """The live `predict.py` of a deployment."""
+        return {"module": await self._call(self.builder.deployment_file, _name(name), "predict.py")}
+
+    async def rollback(self, name: str, version: object = None) -> Json:
+        """Go back to the previous (or the given) version; a Build."""
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise InvalidRequest(f'"version" must be a whole number, not {version!r}.')
+        build: Json = await self._call(self.builder.rollback, _name(name), version)
+        self._started(build)
+        return build
+
+    async def delete(self, name: str) -> None:
+        """Stop and remove a deployment."""
+        await self._call(self.builder.delete, _name(name))
+
+    def config(self) -> Json:
+        """Where builds go, and whether that builder is the embedded one."""
+        url = self.settings.builder_url or None
+        return {"builder_url": url, "embedded": self.settings.embedded}
+
+    # --- test console ---------------------------------------------------------------------
+
+    async def invoke(self, name: str, body: bytes) -> Json:
+        """POST `body` to the deployment's live /predict (URL from the builder only)."""
+        payload = _json_body(body)
+        deployment = await self.deployment(name)
+        url = deployment.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise Conflict(f"{name} has no live URL yet (status {deployment.get('status')!r}).")
+        return await asyncio.to_thread(self._post, url.rstrip("/") + "/predict", payload)
+
+    def _post(self, url: str, payload: Any) -> Json:
+        started = time.perf_counter()
+        try:
+            response = requests.post(url, json=payload, timeout=self.settings.invoke_timeout)
+        except requests.RequestException as exc:
+            raise BuilderError(
+                f"The live API at {url} does not answer ({type(exc).__name__}).",
+                http_status=502,
+                code="service_unreachable",
+            ) from None
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = response.text
+        return {"status": response.status_code, "body": answer, "latency_ms": latency_ms}
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def builder(self) -> BuilderClient:
+        """The builder client, or BackendUnavailable saying why there is none."""
+        if self._builder is None:
+            raise BackendUnavailable(
+                self.unavailable_reason or "No build service is configured or running."
+            )
+        return self._builder
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    def _name(self, name: object, path: str) -> str:
+        if name is None or name == "":
+            return default_name(path)
+        if not isinstance(name, str):
+            raise InvalidRequest(f'"name" must be a string, not {name!r}.')
+        return _name(name)
+
+    def _started(self, build: Json) -> None:
+        if self.on_build is not None and isinstance(build, dict) and "id" in build:
+            self.on_build(build)
+
+
+def _name(name: str) -> str:
+    if not _NAME.match(name) or ".." in name:
+        raise InvalidRequest(
+            f"{name!r} is not a deployment name: use letters, digits, '-', '_' or '.' "
+            "(up to 63, starting with a letter or digit)."
+        )
+    return name
+
+
+def _build_id(build_id: str) -> str:
+    if not _BUILD_ID.match(build_id) or ".." in build_id:
+        raise InvalidRequest(f"{build_id!r} is not a build id.")
+    return build_id
+
+
+def _offset(offset: object) -> int:
+    try:
+        value = int(str(offset if offset is not None else 0))
+    except ValueError:
+        raise InvalidRequest(f'"offset" must be a whole number, not {offset!r}.') from None
+    if value < 0:
+        raise InvalidRequest(f'"offset" must not be negative, not {value}.')
+    return value
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidRequest("Send the input as a JSON object, e.g. the notebook's example.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The request body is not JSON.") from None
+
+
+def _text(data: bytes | str) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
