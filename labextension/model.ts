@@ -204,6 +204,9 @@ export class DeployModel implements IDisposable {
     const name = this._name;
     const done = await this._run('delete', async () => {
       await this._api.remove(name);
+      this._build = null;
+      this._logs = '';
+      this._logOffset = 0;
       this._deployment = null;
       this._liveModule = null;
       this._invokeResult = null;

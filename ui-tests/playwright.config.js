@@ -34,7 +34,7 @@ module.exports = {
     }
   },
   webServer: {
-    command: 'jlpm start',
+    command: 'jlpm start > jupyter-server.log 2>&1',
     url: `${BASE_URL}/lab`,
     timeout: 120000,
     reuseExistingServer: !process.env.CI,

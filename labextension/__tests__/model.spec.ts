@@ -252,6 +252,7 @@ describe('DeployModel', () => {
     expect(api.calls).toContain('delete iris');
     expect(model.deployment).toBeNull();
     expect(model.liveModule).toBeNull();
+    expect(model.build).toBeNull();
   });
 
   it('follows a build of the same name started elsewhere', async () => {

@@ -76,7 +76,6 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
           open={!isTerminal(build.phase) || build.phase === 'failed'}
         />
       )}
-      <ModuleSection preview={model.preview} liveModule={model.liveModule} />
       {live && deployment && (
         <>
           <TestConsole model={model} />
@@ -87,6 +86,7 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
           />
         </>
       )}
+      <ModuleSection preview={model.preview} liveModule={model.liveModule} />
       {deployment && deployment.versions.length > 0 && (
         <History model={model} deployment={deployment} />
       )}

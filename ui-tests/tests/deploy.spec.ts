@@ -1,14 +1,15 @@
-import { expect, test } from '@jupyterlab/galata';
+import { IJupyterLabPageFixture, expect, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
 
-import { openExample, openPanel, shoot } from './helpers';
+import { dismissNotifications, openExample, openPanel, shoot } from './helpers';
 
-test.use({ autoGoto: true });
+test.use({ autoGoto: true, viewport: { width: 1400, height: 1000 } });
 
 /** Time for one build on the embedded local backend. */
 const BUILD_TIMEOUT = 90000;
 
 async function deployAndWaitLive(
+  page: IJupyterLabPageFixture,
   panel: Locator,
   version: number
 ): Promise<void> {
@@ -17,6 +18,9 @@ async function deployAndWaitLive(
   await expect(panel.locator('.jp-Deploy-live')).toContainText(`v${version}`, {
     timeout: BUILD_TIMEOUT
   });
+  // the build's notification appears when it ends; it covers the sidebar's bottom
+  await expect(page.locator('.Toastify__toast')).toContainText('is live');
+  await dismissNotifications(page);
 }
 
 test('deploys the iris example, answers in the console, redeploys and rolls back', async ({
@@ -27,9 +31,13 @@ test('deploys the iris example, answers in the console, redeploys and rolls back
   await openExample(page, tmpPath, 'iris.ipynb');
   await page.notebook.run();
   const panel = await openPanel(page);
+  await expect(panel.getByLabel('Deployment name')).toHaveValue('iris');
+  // a fresh name, so versions start at 1 even against a build service that is reused
+  const name = `iris-ui-${Date.now() % 1000000}`;
+  await panel.getByLabel('Deployment name').fill(name);
 
   await test.step('Deploy: the timeline goes to Live with the stable URL', async () => {
-    await deployAndWaitLive(panel, 1);
+    await deployAndWaitLive(page, panel, 1);
     await expect(panel.locator('.jp-Deploy-badge.jp-mod-live')).toHaveText(
       'Live'
     );
@@ -58,15 +66,19 @@ test('deploys the iris example, answers in the console, redeploys and rolls back
       'href',
       /openapi\.json$/
     );
-    await shoot(panel, 'panel-console', testInfo);
+    await shoot(panel.locator('.jp-Deploy-console'), 'panel-console', testInfo);
   });
 
   await test.step('Redeploy: version 2 goes live, version 1 is retired', async () => {
-    await deployAndWaitLive(panel, 2);
+    await deployAndWaitLive(page, panel, 2);
     await expect(
       panel.locator('.jp-Deploy-history tr[data-version="1"]')
     ).toContainText('retired');
-    await shoot(panel, 'panel-redeployed', testInfo);
+    await shoot(
+      panel.locator('.jp-Deploy-history'),
+      'panel-redeployed',
+      testInfo
+    );
   });
 
   await test.step('Roll back: version 1 is live again', async () => {
@@ -77,16 +89,21 @@ test('deploys the iris example, answers in the console, redeploys and rolls back
     await expect(panel.locator('.jp-Deploy-live')).toContainText('v1', {
       timeout: BUILD_TIMEOUT
     });
+    await dismissNotifications(page);
     await expect(
       panel.locator('.jp-Deploy-history tr[data-version="1"]')
     ).toContainText('live');
-    await shoot(panel, 'panel-rolled-back', testInfo);
+    await shoot(
+      panel.locator('.jp-Deploy-history'),
+      'panel-rolled-back',
+      testInfo
+    );
   });
 
   await test.step('Delete, after a confirmation dialog', async () => {
     await panel.getByRole('button', { name: 'Delete deployment' }).click();
     const dialog = page.locator('.jp-Dialog');
-    await expect(dialog).toContainText('Delete "iris"?');
+    await expect(dialog).toContainText(`Delete "${name}"?`);
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect(panel.locator('.jp-Deploy-live')).toHaveCount(0);
     await expect(panel.locator('.jp-Deploy-history')).toHaveCount(0);

@@ -12,7 +12,7 @@ export const SHOTS = path.resolve(
   'screenshots'
 );
 
-/** The Deploy panel, opened through its command. */
+/** The Deploy panel, opened through its command, made wide enough to read. */
 export async function openPanel(
   page: IJupyterLabPageFixture
 ): Promise<Locator> {
@@ -21,7 +21,18 @@ export async function openPanel(
   });
   const panel = page.locator(`#${PANEL_ID}`);
   await panel.waitFor({ state: 'visible' });
+  await page.sidebar.setWidth(520, 'right');
   return panel;
+}
+
+/** Close every notification toast (they cover the bottom of the sidebar). */
+export async function dismissNotifications(
+  page: IJupyterLabPageFixture
+): Promise<void> {
+  await page.evaluate(async () => {
+    await window.jupyterapp.commands.execute('apputils:dismiss-notification');
+  });
+  await page.locator('.Toastify__toast').first().waitFor({ state: 'detached' });
 }
 
 /** Save a screenshot of `target` as an artifact (and in the HTML report). */
@@ -32,6 +43,7 @@ export async function shoot(
 ): Promise<void> {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
+  await target.scrollIntoViewIfNeeded();
   await target.screenshot({ path: file });
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
 }

@@ -2,7 +2,7 @@ import { expect, test } from '@jupyterlab/galata';
 
 import { brokenNotebook, openExample, openPanel, shoot } from './helpers';
 
-test.use({ autoGoto: true });
+test.use({ autoGoto: true, viewport: { width: 1400, height: 1000 } });
 
 test.describe('Deploy panel: preview', () => {
   test('shows the Deploy tab, toolbar button and palette commands', async ({
