@@ -81,26 +81,31 @@ def _code(source: str, cell_id: str, *tags: str) -> Any:
     return cell
 
 
-def _code_namer(shell: Any) -> Callable[[HistoryCell], str]:
+def _code_namer(shell: Any) -> Callable[[HistoryCell], set[str]]:
+    """The file names IPython may have compiled a cell under (history strips newlines)."""
     compiler = getattr(shell, "compile", None)
     get_name = getattr(compiler, "get_code_name", None)
 
-    def name(cell: HistoryCell) -> str:
+    def names(cell: HistoryCell) -> set[str]:
         if get_name is None:
-            return ""
-        try:
-            return str(get_name(cell.raw, cell.python, cell.number))
-        except Exception:  # a compiler without this hook: fall back to matching by name
-            return ""
+            return set()
+        found = set()
+        for raw in (cell.raw, cell.raw + "\n"):
+            for python in (cell.python, cell.python + "\n"):
+                try:
+                    found.add(str(get_name(raw, python, cell.number)))
+                except Exception:  # a compiler without this hook: matching by name will do
+                    return set()
+        return found
 
-    return name
+    return names
 
 
 def _cut_out(
     cells: list[HistoryCell],
     function: Callable[..., Any],
     role: str,
-    code_name: Callable[[HistoryCell], str],
+    code_name: Callable[[HistoryCell], set[str]],
 ) -> tuple[str, list[HistoryCell]]:
     """The source of `function` (renamed to `role`) and the cells with it removed."""
     fname = _check_function(function)
@@ -140,7 +145,10 @@ def _check_function(function: Callable[..., Any]) -> str:
 
 
 def _defining_cell(
-    cells: list[HistoryCell], fname: str, filename: str, code_name: Callable[[HistoryCell], str]
+    cells: list[HistoryCell],
+    fname: str,
+    filename: str,
+    code_name: Callable[[HistoryCell], set[str]],
 ) -> tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]:
     """The last cell that ran this very definition (by the compiled cell's name, else by name)."""
     found: list[tuple[int, ast.FunctionDef | ast.AsyncFunctionDef]] = []
@@ -150,7 +158,7 @@ def _defining_cell(
         if node is None:
             continue
         found.append((index, node))
-        if filename and code_name(cell) == filename:
+        if filename and filename in code_name(cell):
             exact.append((index, node))
     if exact or found:
         return (exact or found)[-1]
