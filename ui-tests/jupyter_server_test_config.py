@@ -1,7 +1,6 @@
 """JupyterLab for the Galata tests: the embedded build service with fast venvs."""
 
 import os
-from pathlib import Path
 from tempfile import mkdtemp
 
 from jupyterlab.galata import configure_jupyter_server
@@ -14,12 +13,7 @@ c.ServerApp.port = int(os.environ.get("JUPYTER_DEPLOY_UI_PORT", "18931"))
 c.ServerApp.allow_root = True
 c.LabApp.dev_mode = False
 
-# The build service runs embedded, with its state in a fresh folder, and builds venvs
-# that reuse this Python's site-packages (no downloads: fast and offline).
-state = mkdtemp(prefix="jupyter-deploy-ui-state-")
-c.DeployExtension.embedded_builder_options = {
-    "state": state,
-    "backend": "local",
-    "reuse_site_packages": True,
-}
-Path(state, "README").write_text("State of the embedded build service for the UI tests.\n")
+# The build service runs embedded, with its state in a fresh folder, and builds
+# environments on top of this Python's packages (no downloads: fast and offline).
+c.DeployExtension.embedded_state_dir = mkdtemp(prefix="jupyter-deploy-ui-state-")
+c.DeployExtension.embedded_builder_options = {"reuse_site_packages": True}

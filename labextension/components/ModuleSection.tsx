@@ -4,6 +4,16 @@ import { useState } from 'react';
 import { Wire } from '../types';
 import { CodeView, DiffView } from './CodeView';
 
+/** Names of the values the deploy captures, from the preview's `artifacts`. */
+function artifactNames(artifacts: unknown): string[] {
+  if (!Array.isArray(artifacts)) {
+    return [];
+  }
+  return artifacts
+    .map(item => (typeof item === 'string' ? item : item?.name))
+    .filter((name): name is string => typeof name === 'string');
+}
+
 /** The generated module (preview, else live) and its diff against the live one. */
 export function ModuleSection(props: {
   preview: Wire.IPreview | null;
@@ -20,6 +30,7 @@ export function ModuleSection(props: {
   const requirements = Array.isArray(preview?.requirements)
     ? preview?.requirements.join('\n')
     : (preview?.requirements ?? '');
+  const artifacts = artifactNames(preview?.artifacts);
   return (
     <section className="jp-Deploy-module">
       <div className="jp-Deploy-tabs" role="tablist">
@@ -53,6 +64,11 @@ export function ModuleSection(props: {
         <CodeView code={module} />
       ) : (
         <DiffView live={liveModule ?? ''} next={preview?.module ?? ''} />
+      )}
+      {artifacts.length > 0 && (
+        <div className="jp-Deploy-artifacts jp-Deploy-muted">
+          Captured from the kernel: {artifacts.join(', ')}
+        </div>
       )}
       {requirements && (
         <details className="jp-Deploy-requirements">
