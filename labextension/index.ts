@@ -116,7 +116,8 @@ function activate(
     pollInterval: prefs.pollInterval
   });
   const panel = new DeployPanelWidget(model, () => {
-    void app.commands.execute(CommandIDs.deploy);
+    const path = model.notebookPath ?? undefined;
+    void app.commands.execute(CommandIDs.deploy, { path });
   });
   const place = () => app.shell.add(panel, prefs.panelSide, { rank: 900 });
   place();
