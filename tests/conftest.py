@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# magics_helpers: the session build service of the magics and examples tests, started once.
+pytest_plugins = ["pytest_jupyter.jupyter_server", "magics_helpers"]

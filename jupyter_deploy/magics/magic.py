@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises a domain error instead of exiting the kernel."""
 
     def error(self, message: str) -> NoReturn:
-        raise InvalidRequest(f"{message}. Usage:\n{USAGE}")
+        raise InvalidRequest(f"{message} (see %deploy --help).")
 
 
 def _parser(command: str | None) -> _Parser:
@@ -53,7 +53,7 @@ def run_line(shell: Any, line: str) -> None:
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        api.report(InvalidRequest(f"cannot read the line ({exc}). Usage:\n{USAGE}"))
+        api.report(InvalidRequest(f"cannot read the line ({exc}); see %deploy --help."))
         return
     if words and words[0] in ("-h", "--help", "help"):
         print(USAGE)
