@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_deploy.builder.client import BuilderClient
-from jupyter_deploy.errors import BuildFailed, DeployError, InvalidRequest
+from jupyter_deploy.builder.client import URL_ENV, BuilderClient
+from jupyter_deploy.errors import BuilderUnreachable, BuildFailed, DeployError, InvalidRequest
 from jupyter_deploy.magics import flow, history
 from jupyter_deploy.magics.progress import Progress, choose, failure_line
 
@@ -113,6 +113,11 @@ def _deploy(
     timeout: float,
 ) -> Json:
     client = BuilderClient.from_env(builder, token)
+    if not client.health():
+        raise BuilderUnreachable(
+            f"The build service at {client.url} does not answer. Check that it runs and that "
+            f"the URL is right (--builder URL or ${URL_ENV})."
+        )
     bundle = flow.compile_bundle(target, name, namespace)
     for warning in getattr(bundle, "warnings", []):
         print(f"Deploy warning: {warning}", file=sys.stderr, flush=True)
