@@ -167,7 +167,10 @@ class WidgetProgress:
         if build.get("phase") == "live":
             url = html.escape(str(build.get("url")))
             self.bar.bar_style = "success"
-            self.link.value = f'Live: <a href="{url}" target="_blank">{url}</a>'
+            self.link.value = (
+                f'Live: <a href="{url}" target="_blank" '
+                f'style="color:#1565c0;text-decoration:underline">{url}</a>'
+            )
         else:
             self.bar.bar_style = "danger"
             reason = html.escape(failure_line(build))
