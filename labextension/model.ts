@@ -248,10 +248,16 @@ export class DeployModel implements IDisposable {
       }
       this._deployment = deployment;
       this._liveModule = module;
-      if (deployment && !this._inputEdited && !this._preview) {
-        await this._exampleFromDeployment();
-      }
       this._emit();
+      if (
+        deployment?.url &&
+        !this._inputEdited &&
+        !this._preview &&
+        this._path
+      ) {
+        // the console's example input comes from the notebook's example cell
+        void this._quietPreview(this._path);
+      }
     } catch (error) {
       this._fail(messageOf(error));
     }
@@ -427,11 +433,6 @@ export class DeployModel implements IDisposable {
     if (!this._inputEdited && example !== undefined && example !== null) {
       this._consoleInput = exampleText(example);
     }
-  }
-
-  private async _exampleFromDeployment(): Promise<void> {
-    const example = (this._deployment as any)?.metadata?.example;
-    this._setExample(example);
   }
 
   private _nameOrUndefined(): string | undefined {

@@ -155,6 +155,22 @@ describe('DeployModel', () => {
     });
   });
 
+  it('fills the example of a notebook already deployed when the panel opens on it', async () => {
+    // Given iris is live and its notebook has an example cell
+    const { api, model } = setUp();
+    api.previews.set('iris.ipynb', PREVIEW);
+    const build = api.start('iris', 'build');
+    api.advance(build.id, 'live');
+    // When the panel opens on the notebook
+    model.setNotebook('iris.ipynb');
+    await settle();
+    // Then the deployment is shown and the console holds the example
+    expect(model.deployment?.status).toBe('live');
+    expect(JSON.parse(model.consoleInput)).toEqual({
+      features: [5.1, 3.5, 1.4, 0.2]
+    });
+  });
+
   it('does not overwrite a request the person edited', async () => {
     // Given an edited console input
     const { api, model } = setUp();
