@@ -95,7 +95,7 @@ class DeployService:
         values = await self._capture(loaded.path, names) if names else {}
         bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, values)
         tarball = await asyncio.to_thread(bundle.tarball)
-        build = await self._call(self.builder.create_build, deploy_name, tarball)
+        build: Json = await self._call(self.builder.create_build, deploy_name, tarball)
         self._started(build)
         return build
 

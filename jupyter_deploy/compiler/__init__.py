@@ -1,0 +1,33 @@
+"""The notebook -> module compiler: plain Python, no web server and no kernel in it.
+
+plan = analyze(nb)                      # what predict needs; plan.artifact_names to capture
+values = capture_namespace(ns, names)   # or: decode_capture(kernel output of capture_code)
+bundle = compile_notebook(nb, name="iris", artifacts=values)
+bundle.write("build/iris"); bundle.tarball()
+"""
+
+from __future__ import annotations
+
+from jupyter_deploy.compiler.bundle import (
+    Bundle,
+    analyze,
+    check_name,
+    compile_notebook,
+    default_name,
+    load_notebook,
+)
+from jupyter_deploy.compiler.capture import capture_code, capture_namespace, decode_capture
+from jupyter_deploy.compiler.closure import Plan
+
+__all__ = [
+    "Bundle",
+    "Plan",
+    "analyze",
+    "capture_code",
+    "capture_namespace",
+    "check_name",
+    "compile_notebook",
+    "decode_capture",
+    "default_name",
+    "load_notebook",
+]

@@ -1,0 +1,320 @@
+"""Notebook -> Bundle: the module, deploy.json, requirements.txt, artifacts, files, runtime."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import hashlib
+import io
+import json
+import re
+import sys
+import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jupyter_deploy import __version__
+from jupyter_deploy.compiler import requirements
+from jupyter_deploy.compiler.capture import global_references, main_references
+from jupyter_deploy.compiler.cells import EXAMPLE, Cell, predict_cell, read_cells
+from jupyter_deploy.compiler.closure import Plan, analyze_cells
+from jupyter_deploy.compiler.emit import render_module
+from jupyter_deploy.compiler.schema import input_schema, output_schema
+from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook, InvalidRequest
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass
+class Bundle:
+    """The files of a deployable bundle, in memory."""
+
+    name: str
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def module(self) -> str:
+        """The generated predict.py."""
+        return self.files["predict.py"].decode()
+
+    def write(self, directory: str | Path) -> Path:
+        """Write the bundle into `directory` (created); stale artifacts are removed."""
+        root = Path(directory)
+        stale = root / "artifacts"
+        if stale.is_dir():
+            for old in stale.iterdir():
+                if f"artifacts/{old.name}" not in self.files and old.is_file():
+                    old.unlink()
+        for relative, data in sorted(self.files.items()):
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return root
+
+    def tarball(self) -> bytes:
+        """A deterministic .tar.gz of the bundle (sorted, no times, no owners)."""
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for relative, data in sorted(self.files.items()):
+                info = tarfile.TarInfo(relative)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def load_notebook(path: str | Path) -> tuple[Any, bytes]:
+    """(notebook, file bytes) of an .ipynb file; InvalidNotebook when it is not one."""
+    import nbformat
+
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+        return nbformat.reads(data.decode(), as_version=4), data  # type: ignore[no-untyped-call]
+    except FileNotFoundError:
+        raise InvalidNotebook(f"{path}: no such notebook.") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidNotebook(f"{path} is not a readable notebook ({error}).") from None
+
+
+def analyze(nb: Any, source_path: str | None = None, extra_roots: tuple[str, ...] = ()) -> Plan:
+    """The plan for `nb`: what the module needs, and which computed values to capture."""
+    cells = read_cells(nb)
+    return analyze_cells(cells, predict_cell(cells), extra_roots)
+
+
+def default_name(source_path: str | None) -> str:
+    """A deployment name from the notebook's file name (`My Model.ipynb` -> `my-model`)."""
+    stem = PurePosixPath(source_path or "model").stem.lower()
+    return re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:63] or "model"
+
+
+def check_name(name: str) -> str:
+    """`name` if it can name a deployment (a DNS label); InvalidRequest otherwise."""
+    if not NAME_PATTERN.match(name):
+        raise InvalidRequest(
+            f"{name!r} cannot name a deployment: use 1-63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit."
+        )
+    return name
+
+
+def compile_notebook(
+    nb: Any,
+    name: str | None = None,
+    source_path: str | None = None,
+    notebook_dir: str | Path | None = None,
+    artifacts: Mapping[str, bytes] | None = None,
+    source_bytes: bytes | None = None,
+) -> Bundle:
+    """Compile a notebook (a NotebookNode, or a path to one) into a Bundle."""
+    if isinstance(nb, str | Path):
+        path = Path(nb)
+        nb, source_bytes = load_notebook(path)
+        source_path = source_path or path.as_posix()
+        notebook_dir = notebook_dir or path.parent
+    name = check_name(name or default_name(source_path))
+    source_path = source_path or f"{name}.ipynb"
+    directory = Path(notebook_dir or ".")
+    cells = read_cells(nb)
+    predict = predict_cell(cells)
+    values = dict(artifacts or {})
+    roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
+    plan = analyze_cells(cells, predict, roots)
+    missing = [n for n in plan.artifact_names if n not in values]
+    if missing:
+        raise _not_captured(plan, missing)
+    return _assemble(plan, cells, nb, name, source_path, directory, values, source_bytes)
+
+
+def _not_captured(plan: Plan, missing: list[str]) -> ArtifactNotCaptured:
+    where = ", ".join(f"{n} (computed in {plan.artifacts[n].cell.label})" for n in missing)
+    return ArtifactNotCaptured(
+        f"predict needs {where}, and no kernel was at hand to take the value from. "
+        "Export with --execute (runs the notebook in a fresh kernel), deploy from the running "
+        "notebook, or load the value from a file in a cell tagged setup."
+    )
+
+
+def _assemble(
+    plan: Plan,
+    cells: list[Cell],
+    nb: Any,
+    name: str,
+    source_path: str,
+    directory: Path,
+    values: dict[str, bytes],
+    source_bytes: bytes | None,
+) -> Bundle:
+    warnings = list(plan.warnings)
+    files: dict[str, bytes] = {"predict.py": render_module(plan, name, source_path).encode()}
+    for artifact in plan.artifact_names:
+        files[f"artifacts/{artifact}.pkl"] = bytes(values[artifact])
+    data_files = _data_files(plan, nb, directory)
+    modules = _imported_modules(plan) | _pickled_modules(plan, values)
+    local = _local_modules(modules, directory)
+    distributions, unknown = requirements.distributions_for(modules - set(local))
+    for module in unknown:
+        warnings.append(
+            f"No installed distribution provides the module {module!r}: "
+            "the service may fail to import it."
+        )
+    runtime = requirements.runtime_distributions()
+    pinned = requirements.pin(
+        sorted(set(distributions) | set(runtime), key=str.lower), frozenset(runtime)
+    )
+    for relative in sorted({*data_files, *local}):
+        files[relative] = (directory / relative).read_bytes()
+    for source in sorted(requirements.RUNTIME_DIR.glob("*")):
+        if source.is_file() and source.suffix in {".py", ".txt"}:
+            files[f"jupyter_deploy_runtime/{source.name}"] = source.read_bytes()
+    files["requirements.txt"] = "".join(f"{line}\n" for line in pinned).encode()
+    metadata = _metadata(plan, cells, nb, name, source_path, values, files, source_bytes)
+    metadata["files"] = sorted({*data_files, *local})
+    metadata["requirements"] = pinned
+    files["deploy.json"] = (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
+    return Bundle(name, files, metadata, warnings)
+
+
+def _metadata(
+    plan: Plan,
+    cells: list[Cell],
+    nb: Any,
+    name: str,
+    source_path: str,
+    values: dict[str, bytes],
+    files: dict[str, bytes],
+    source_bytes: bytes | None,
+) -> dict[str, Any]:
+    predict_node = _function(plan, "predict")
+    used = {b.cell.index: b.cell for b in plan.included}
+    example_cell, example = _example(cells, plan)
+    if example_cell is not None:
+        used[example_cell.index] = example_cell
+    if source_bytes is None:
+        source_bytes = json.dumps(nb, sort_keys=True).encode()
+    return {
+        "format": 1,
+        "name": name,
+        "generator": f"jupyter-deploy {__version__}",
+        "source": {"path": source_path, "sha256": hashlib.sha256(source_bytes).hexdigest()},
+        "cells": [
+            {"index": cell.index, "id": cell.id, "role": cell.role}
+            for _, cell in sorted(used.items())
+        ],
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "functions": plan.functions,
+        "input_schema": input_schema(predict_node),
+        "output_schema": output_schema(predict_node),
+        "example": example,
+        "artifacts": [_artifact_entry(n, values[n], files) for n in plan.artifact_names],
+    }
+
+
+def _artifact_entry(name: str, data: bytes, files: dict[str, bytes]) -> dict[str, str]:
+    path = f"artifacts/{name}.pkl"
+    entry = {"name": name, "path": path, "sha256": hashlib.sha256(files[path]).hexdigest()}
+    type_name = getattr(data, "type_name", "")
+    if type_name:
+        entry["type"] = type_name
+    return entry
+
+
+def _function(plan: Plan, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    for binding in plan.included:
+        node = binding.stmt.node
+        in_cell = binding.cell is plan.predict_cell
+        if in_cell and isinstance(node, ast.FunctionDef) and node.name == name:
+            return node
+    raise CompileError(f"predict is not a plain function in {plan.predict_cell.label}.")
+
+
+def _example(cells: list[Cell], plan: Plan) -> tuple[Cell | None, Any]:
+    for cell in cells:
+        if cell.role != EXAMPLE:
+            continue
+        for stmt in cell.stmts:
+            node = stmt.node
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "example" for t in node.targets
+            ):
+                try:
+                    return cell, ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError):
+                    plan.warnings.append(
+                        f"{cell.label}: example is not a literal value, so the smoke test "
+                        "and the test console have no sample input."
+                    )
+                    return cell, None
+        plan.warnings.append(f"{cell.label} is tagged example but assigns no `example`.")
+    return None, None
+
+
+def _imported_modules(plan: Plan) -> set[str]:
+    modules: set[str] = set()
+    for binding in plan.included:
+        for node in ast.walk(binding.stmt.node):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def _pickled_modules(plan: Plan, values: dict[str, bytes]) -> set[str]:
+    modules: set[str] = set()
+    for name in plan.artifact_names:
+        modules.update(module.split(".")[0] for module, _ in global_references(values[name]))
+    return modules
+
+
+def _local_modules(modules: set[str], directory: Path) -> list[str]:
+    """Python modules next to the notebook that the module imports (copied into the bundle)."""
+    found = []
+    for module in sorted(modules):
+        if (directory / f"{module}.py").is_file():
+            found.append(f"{module}.py")
+    return found
+
+
+def _data_files(plan: Plan, nb: Any, directory: Path) -> list[str]:
+    """Files setup cells read by a literal relative path, and those the metadata lists."""
+    found: set[str] = set()
+    for cell in plan.setup_cells:
+        for stmt in cell.stmts:
+            for node in ast.walk(stmt.node):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    relative = _inside(node.value, directory)
+                    if relative and (directory / relative).is_file():
+                        found.add(relative)
+    listed = nb.get("metadata", {}).get("jupyter_deploy", {}).get("files", [])
+    for entry in listed if isinstance(listed, list) else []:
+        found.update(_listed_files(str(entry), directory))
+    return sorted(found)
+
+
+def _listed_files(entry: str, directory: Path) -> list[str]:
+    relative = _inside(entry, directory)
+    target = directory / relative if relative else None
+    if target is None or not target.exists():
+        raise InvalidNotebook(
+            f"The notebook metadata lists the file {entry!r} (jupyter_deploy.files), but there "
+            f"is no such file inside {directory}: fix the path or remove it from the list."
+        )
+    if target.is_file():
+        return [relative]
+    return sorted(p.relative_to(directory).as_posix() for p in target.rglob("*") if p.is_file())
+
+
+def _inside(text: str, directory: Path) -> str:
+    """`text` as a clean relative path inside `directory`, or "" when it is not one."""
+    if not text or len(text) > 255 or "\n" in text or "\x00" in text:
+        return ""
+    path = PurePosixPath(text)
+    if path.is_absolute() or ".." in path.parts or text.startswith("~"):
+        return ""
+    clean = path.as_posix()
+    return "" if clean in {".", ""} else clean

@@ -1,0 +1,286 @@
+"""Which statements the module needs: the closure of the names `predict` and `setup` use.
+
+Each top-level statement binds names and is one of: an import, a def, a class, a literal
+constant, "code" (an `if`/`try` made only of those) or a computed value. Names resolve to
+the last binding in notebook order among the cells up to the predict cell (and the setup
+cells). Copied kinds bring in the names they use, transitively; a computed value becomes an
+artifact, captured from a kernel instead of re-run.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import symtable
+from dataclasses import dataclass, field
+
+from jupyter_deploy.compiler.cells import SETUP, Cell, Stmt
+from jupyter_deploy.errors import NoPredictFunction, UnresolvedName, UnsupportedMagic
+
+IMPORT, DEF, CLASS, LITERAL, CODE, COMPUTED, SETUP_KIND = (
+    "import",
+    "def",
+    "class",
+    "literal",
+    "code",
+    "computed",
+    "setup",
+)
+_BUILTINS = frozenset(dir(builtins))
+
+
+@dataclass(eq=False)
+class Binding:
+    """One statement and what it binds."""
+
+    cell: Cell
+    position: int
+    stmt: Stmt
+    kind: str
+    names: tuple[str, ...]
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Where the statement sits in the notebook."""
+        return (self.cell.index, self.position)
+
+
+@dataclass
+class Plan:
+    """What the module is made of, before any value is captured."""
+
+    predict_cell: Cell
+    setup_cells: list[Cell]
+    included: list[Binding]
+    """Statements copied or loaded, in notebook order."""
+    imports: dict[int, set[str]] = field(default_factory=dict)
+    """For each included import statement (by id), the names the module needs from it."""
+    artifacts: dict[str, Binding] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    functions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def artifact_names(self) -> list[str]:
+        """Computed values to capture from a kernel, in notebook order."""
+        return list(self.artifacts)
+
+
+def classify(stmt: Stmt) -> tuple[str, tuple[str, ...]]:
+    """The statement's kind and the names it binds."""
+    node = stmt.node
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return IMPORT, tuple(_import_names(node))
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return DEF, (node.name,)
+    if isinstance(node, ast.ClassDef):
+        return CLASS, (node.name,)
+    names = tuple(bound_names(node))
+    if _is_literal_assignment(node):
+        return LITERAL, names
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+        return DEF, names
+    if isinstance(node, ast.If | ast.Try) and _only_definitions(node):
+        return CODE, names
+    return COMPUTED, names
+
+
+def analyze_cells(cells: list[Cell], predict: Cell, extra_roots: tuple[str, ...] = ()) -> Plan:
+    """Resolve the closure of predict (and setup cells, and `extra_roots`)."""
+    setup_cells = [cell for cell in cells if cell.role == SETUP]
+    table = _binding_table(cells, predict)
+    predict_names = {n for b in _cell_bindings(predict) for n in b.names if b.kind == DEF}
+    if "predict" not in predict_names:
+        raise NoPredictFunction(
+            f"The predict cell ({predict.label}) defines no function named predict: "
+            "add `def predict(...):` to it."
+        )
+    plan = Plan(predict, setup_cells, [])
+    plan.functions = {
+        "predict": "predict",
+        "predict_batch": "predict_batch" if "predict_batch" in predict_names else None,
+    }
+    _Resolver(table, plan).run(predict, setup_cells, extra_roots)
+    return plan
+
+
+class _Resolver:
+    def __init__(self, table: dict[str, Binding], plan: Plan) -> None:
+        self.table = table
+        self.plan = plan
+        self.seen: dict[int, Binding] = {}
+        self.resolved: set[str] = set()
+        self.todo: list[tuple[str, Cell]] = []
+
+    def run(self, predict: Cell, setup_cells: list[Cell], extra_roots: tuple[str, ...]) -> None:
+        roots = [name for name, value in self.plan.functions.items() if value]
+        self.todo.extend((name, predict) for name in (*roots, *extra_roots))
+        for cell in setup_cells:
+            for position, stmt in enumerate(cell.stmts):
+                self._take_setup(Binding(cell, position, stmt, SETUP_KIND, ()))
+        while self.todo:
+            name, user = self.todo.pop()
+            self._resolve(name, user)
+        self.plan.included.sort(key=lambda b: b.order)
+        ordered = sorted(self.plan.artifacts.items(), key=lambda item: item[1].order)
+        self.plan.artifacts = dict(ordered)
+
+    def _take_setup(self, binding: Binding) -> None:
+        magic = binding.stmt.magic
+        if magic and magic.startswith("refuse:"):
+            raise UnsupportedMagic(
+                f"{binding.cell.label} (tagged setup) uses {magic[7:]}, which cannot run in a "
+                "model service: rewrite it in Python or move it out of the setup cell."
+            )
+        if magic:
+            self.plan.warnings.append(
+                f"{binding.cell.label}: {magic[5:]} dropped (it only matters in a notebook; "
+                "the service's packages come from requirements.txt)."
+            )
+            return
+        self.plan.included.append(binding)
+        bound = set(bound_names(binding.stmt.node))
+        for name in free_names(binding.stmt):
+            if name not in bound:
+                self.todo.append((name, binding.cell))
+
+    def _resolve(self, name: str, user: Cell) -> None:
+        if name in self.resolved:
+            return
+        self.resolved.add(name)
+        binding = self.table.get(name)
+        if binding is None:
+            if name in _BUILTINS:
+                return
+            raise UnresolvedName(
+                f"{user.label} uses {name!r}, but no cell up to the predict cell defines it. "
+                f"Define or import {name} in a cell above, or in a cell tagged setup."
+            )
+        if binding.kind == SETUP_KIND:
+            return
+        if binding.kind == COMPUTED:
+            self.plan.artifacts[name] = binding
+            self._include(binding)
+            return
+        if binding.kind == IMPORT:
+            self.plan.imports.setdefault(id(binding), set()).add(name)
+        if self._include(binding):
+            for free in free_names(binding.stmt):
+                self.todo.append((free, binding.cell))
+
+    def _include(self, binding: Binding) -> bool:
+        if id(binding) in self.seen:
+            return False
+        self.seen[id(binding)] = binding
+        self.plan.included.append(binding)
+        return True
+
+
+def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:
+    """name -> its winning binding (the last, in notebook order, of the visible cells)."""
+    table: dict[str, Binding] = {}
+    for cell in cells:
+        if cell.index > predict.index and cell.role != SETUP:
+            continue
+        for binding in _cell_bindings(cell):
+            for name in binding.names:
+                table[name] = binding
+    return table
+
+
+def _cell_bindings(cell: Cell) -> list[Binding]:
+    result = []
+    for position, stmt in enumerate(cell.stmts):
+        kind, names = classify(stmt)
+        if cell.role == SETUP:
+            kind = SETUP_KIND
+        if names:
+            result.append(Binding(cell, position, stmt, kind, names))
+    return result
+
+
+def free_names(stmt: Stmt) -> list[str]:
+    """Module-level names the statement reads (builtins and dunders left out)."""
+    if isinstance(stmt.node, ast.Import | ast.ImportFrom):
+        return []
+    try:
+        table = symtable.symtable(ast.unparse(stmt.node), "<cell>", "exec")
+    except SyntaxError:  # e.g. `return` at top level, which ast accepts
+        return []
+    names: set[str] = set()
+    for symbol in table.get_symbols():
+        if symbol.is_referenced() and not symbol.is_assigned() and not symbol.is_imported():
+            names.add(symbol.get_name())
+    stack = list(table.get_children())
+    while stack:
+        child = stack.pop()
+        stack.extend(child.get_children())
+        for symbol in child.get_symbols():
+            if symbol.is_global() and symbol.is_referenced():
+                names.add(symbol.get_name())
+    return sorted(n for n in names if not (n.startswith("__") and n.endswith("__")))
+
+
+def bound_names(node: ast.stmt) -> list[str]:
+    """Names a top-level statement binds (nested scopes left out)."""
+    names: list[str] = []
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
+            names.append(current.id)
+        elif isinstance(current, ast.Import | ast.ImportFrom):
+            names.extend(_import_names(current))
+        elif isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(current.name)
+            continue
+        elif isinstance(current, ast.ExceptHandler) and current.name:
+            names.append(current.name)
+        if isinstance(current, ast.Lambda | ast.comprehension):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(current))))
+    return list(dict.fromkeys(names))
+
+
+def _import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    names = []
+    for alias in node.names:
+        if alias.name == "*":
+            continue
+        if alias.asname:
+            names.append(alias.asname)
+        elif isinstance(node, ast.Import):
+            names.append(alias.name.split(".")[0])
+        else:
+            names.append(alias.name)
+    return names
+
+
+def _is_literal_assignment(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Assign):
+        value, targets = node.value, node.targets
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        value, targets = node.value, [node.target]
+    else:
+        return False
+    if not all(isinstance(t, ast.Name) for t in targets):
+        return False
+    try:
+        ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _only_definitions(node: ast.stmt) -> bool:
+    """True for an `if`/`try` made of imports, defs and literals (no call outside a def)."""
+    stack: list[ast.AST] = [node]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(child, ast.Assign) and not _is_literal_assignment(child):
+            return False
+        if isinstance(child, ast.Call):
+            return False
+        stack.extend(ast.iter_child_nodes(child))
+    return True
