@@ -103,17 +103,22 @@ del __jupyter_deploy_capture
 """
 
 
-def decode_capture(text: str) -> dict[str, bytes]:
-    """The values printed by `capture_code`'s snippet; ArtifactNotSerializable names a failure."""
+def decode_capture(text: str, context: str = "") -> dict[str, bytes]:
+    """The values printed by `capture_code`'s snippet; ArtifactNotSerializable names a failure.
+
+    `context` (e.g. which cell raised while the notebook ran) is added to a missing value's error.
+    """
     lines = [line for line in text.splitlines() if line.startswith(MARKER)]
     if not lines:
-        raise CaptureFailed("The kernel printed no captured values; is it a Python kernel?")
+        hint = f" ({context})" if context else ""
+        raise CaptureFailed(f"The kernel printed no captured values{hint}; is it a Python kernel?")
     answer = json.loads(lines[-1][len(MARKER) :])
     values: dict[str, bytes] = {}
     for name, item in answer.items():
         if "error" in item:
             if "type" not in item:
-                raise CaptureFailed(f"{name}: {item['error']}.")
+                hint = f"; {context}" if context else ""
+                raise CaptureFailed(f"{name}: {item['error']}{hint}.")
             raise _not_serialisable(name, item["type"], item["error"])
         data = base64.b64decode(item["data"])
         values[name] = Captured.of(data, item["type"], item.get("pickler", "pickle"))

@@ -1,0 +1,112 @@
+"""`jupyter deploy export NOTEBOOK -o DIR`: write the bundle a notebook compiles to.
+
+`--execute` runs the notebook in a fresh kernel to capture computed values; `--check` writes
+nothing and exits 1 when DIR's generated files differ from what the notebook gives now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+
+from jupyter_deploy.compiler import Bundle, analyze, compile_notebook, load_notebook
+from jupyter_deploy.compiler.capture import Captured
+from jupyter_deploy.compiler.execute import execute_and_capture
+from jupyter_deploy.errors import OutOfDate
+
+HELP = "compile a notebook into a deployable bundle (predict.py, deploy.json, ...)"
+CHECKED = ("predict.py", "deploy.json", "requirements.txt")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `jupyter deploy export`."""
+    parser.add_argument("notebook", type=Path, help="the .ipynb file")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="bundle folder")
+    parser.add_argument("--name", help="deployment name (default: from the notebook's name)")
+    parser.add_argument(
+        "--execute", action="store_true", help="run the notebook to capture computed values"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the folder is out of date with the notebook",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compile, then write (or check) the bundle."""
+    bundle = build(args.notebook, args.output, args.name, args.execute, args.check)
+    for warning in bundle.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.check:
+        return check(bundle, args.output)
+    bundle.write(args.output)
+    artifacts = len(bundle.metadata["artifacts"])
+    print(
+        f"wrote {args.output}/: predict.py from {len(bundle.metadata['cells'])} cells, "
+        f"{artifacts} captured value{'s' * (artifacts != 1)}, "
+        f"{len(bundle.metadata['requirements'])} requirements"
+    )
+    return 0
+
+
+def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: bool) -> Bundle:
+    """The bundle for `notebook`; values from a fresh kernel, or (checking) from `output`."""
+    nb, data = load_notebook(notebook)
+    names = analyze(nb, source_path=notebook.as_posix()).artifact_names
+    values: dict[str, bytes] | None = None
+    if execute:
+        values = execute_and_capture(nb, names, notebook.parent)
+    elif reuse:
+        values = _existing(output, names)
+    return compile_notebook(
+        nb,
+        name=name,
+        source_path=notebook.as_posix(),
+        notebook_dir=notebook.parent,
+        artifacts=values,
+        source_bytes=data,
+    )
+
+
+def check(bundle: Bundle, output: Path) -> int:
+    """0 when `output` holds exactly what `bundle` would write; else OutOfDate with a diff."""
+    stale = [n for n in CHECKED if _read(output / n) != bundle.files[n]]
+    if not stale:
+        print(f"{output}/ is up to date with the notebook")
+        return 0
+    for name in stale:
+        old = _read(output / name).decode(errors="replace").splitlines(keepends=True)
+        new = bundle.files[name].decode().splitlines(keepends=True)
+        sys.stdout.writelines(difflib.unified_diff(old, new, f"{output}/{name}", "(notebook)"))
+    error = OutOfDate(
+        f"{', '.join(stale)} in {output}/ differ from what the notebook gives now: "
+        "run the same command without --check to regenerate."
+    )
+    print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+def _existing(output: Path, names: list[str]) -> dict[str, bytes]:
+    """The values already in `output` (as exported before), with their recorded types."""
+    try:
+        recorded = json.loads(_read(output / "deploy.json") or b"{}").get("artifacts", [])
+    except ValueError:
+        recorded = []
+    types = {str(a.get("name")): str(a.get("type", "")) for a in recorded if isinstance(a, dict)}
+    values: dict[str, bytes] = {}
+    for name in names:
+        path = output / "artifacts" / f"{name}.pkl"
+        if path.is_file():
+            values[name] = Captured.of(path.read_bytes(), types.get(name, ""))
+    return values
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""

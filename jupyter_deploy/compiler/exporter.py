@@ -1,0 +1,59 @@
+"""`jupyter nbconvert --to deploy NOTEBOOK`: the generated module, for review and diffs.
+
+The whole bundle (artifacts, requirements, deploy.json) comes from `jupyter deploy export`;
+this exporter writes only `NOTEBOOK.py`, the module a reviewer reads. With
+`--DeployExporter.execute=True` it runs the notebook first to capture computed values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbconvert.exporters import Exporter
+from traitlets import Bool, Unicode
+
+from jupyter_deploy.compiler.bundle import analyze, compile_notebook, default_name
+from jupyter_deploy.compiler.execute import execute_and_capture
+
+
+class DeployExporter(Exporter):  # type: ignore[misc]
+    """Exports the deployable module that `predict` compiles to."""
+
+    export_from_notebook = "Deploy module"
+    output_mimetype = "text/x-python"
+
+    execute = Bool(
+        False, config=True, help="Run the notebook in a fresh kernel to capture computed values."
+    )
+    deploy_name = Unicode("", config=True, help="Deployment name (default: the notebook's).")
+
+    def _file_extension_default(self) -> str:
+        return ".py"
+
+    def from_notebook_node(  # type: ignore[override]
+        self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """The module's text for `nb`."""
+        nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
+        metadata = resources.get("metadata", {})
+        directory = Path(metadata.get("path") or ".")
+        source = f"{metadata.get('name') or 'notebook'}.ipynb"
+        names = analyze(nb_copy, source_path=source).artifact_names
+        values = execute_and_capture(nb_copy, names, directory) if self.execute else None
+        if values is None and names:
+            values = {name: b"" for name in names}
+            self.log.warning(
+                "%s loads %s from artifacts/, which this export does not write: use "
+                "`jupyter deploy export --execute` for a deployable bundle.",
+                source,
+                ", ".join(names),
+            )
+        bundle = compile_notebook(
+            nb_copy,
+            name=self.deploy_name or default_name(source),
+            source_path=source,
+            notebook_dir=directory,
+            artifacts=values,
+        )
+        return bundle.module, resources
