@@ -1,0 +1,149 @@
+"""Compiler test helpers: notebooks from cell lists, a kernel-like run of a notebook, and a
+fresh interpreter that imports a generated module and calls it.
+
+`run_notebook` stands in for the data scientist's kernel: a new Python process runs every
+code cell with IPython (magics and `!` included) in `__main__`, as a kernel does, calls
+predict on the given inputs and captures the computed values with the compiler's own
+`capture_namespace`. `call_module` then imports the bundle's predict.py in another new
+process and calls it the same way, so a test compares the two answers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from jupyter_deploy.compiler import Bundle, compile_notebook
+from jupyter_deploy.compiler.capture import Captured
+
+Json = Any
+
+NOTEBOOK_RUNNER = r"""
+import json, os, pickle, sys
+from IPython.core.interactiveshell import InteractiveShell
+import nbformat
+from jupyter_deploy.compiler import analyze, capture_namespace
+
+path, calls_path, out = sys.argv[1:4]
+nb = nbformat.read(path, as_version=4)
+os.chdir(os.path.dirname(path))
+shell = InteractiveShell.instance()
+for cell in nb.cells:
+    if cell.cell_type == "code":
+        shell.run_cell(cell.source, silent=True)
+ns = shell.user_ns
+calls = json.load(open(calls_path))
+results = [ns["predict"](**call) for call in calls]
+names = analyze(nb).artifact_names
+values = capture_namespace(ns, names)
+os.makedirs(out, exist_ok=True)
+types = {}
+for name, data in values.items():
+    open(os.path.join(out, name + ".pkl"), "wb").write(data)
+    types[name] = data.type_name
+print("\n@@" + json.dumps({"results": results, "types": types}, default=repr))
+"""
+
+MODULE_RUNNER = r"""
+import json, sys
+sys.path.insert(0, ".")
+import predict
+calls = json.loads(sys.argv[1])
+results = [predict.predict(**call) for call in calls]
+print("\n@@" + json.dumps({"results": results}, default=repr))
+"""
+
+
+def code(source: str, *tags: str) -> Json:
+    """A code cell, optionally tagged."""
+    cell = nbformat.v4.new_code_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def make_notebook(*cells: Json | str, metadata: Json = None) -> Json:
+    """A notebook of these cells (strings are untagged code cells), with stable ids."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata.update(metadata or {})
+    for index, cell in enumerate(cells, start=1):
+        made = code(cell) if isinstance(cell, str) else cell
+        made["id"] = f"c{index}"
+        nb.cells.append(made)
+    return nb
+
+
+def write_notebook(nb: Json, folder: Path, name: str = "model.ipynb") -> Path:
+    """Save `nb` in `folder`; its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def _last_json(stdout: str) -> Json:
+    marker = stdout.rfind("\n@@")
+    assert marker >= 0, f"no result printed:\n{stdout}"
+    return json.loads(stdout[marker + 3 :])
+
+
+def run_notebook(path: Path, calls: list[Json]) -> tuple[list[Json], dict[str, bytes]]:
+    """(predict's answers, captured values) from running the notebook like a kernel would."""
+    calls_file = path.with_suffix(".calls.json")
+    calls_file.write_text(json.dumps(calls))
+    out = path.parent / "_captured"
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK_RUNNER, str(path), str(calls_file), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = _last_json(done.stdout)
+    values = {
+        name: Captured.of((out / f"{name}.pkl").read_bytes(), type_name)
+        for name, type_name in answer["types"].items()
+    }
+    return answer["results"], values
+
+
+def call_module(bundle_dir: Path, calls: list[Json]) -> list[Json]:
+    """predict's answers from the generated module, imported in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", MODULE_RUNNER, json.dumps(calls)],
+        cwd=bundle_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    results: list[Json] = _last_json(done.stdout)["results"]
+    return results
+
+
+def export_and_compare(
+    nb: Json, tmp_path: Path, calls: list[Json], files: dict[str, str] | None = None
+) -> Bundle:
+    """Given a notebook, when it is run and exported, then the module answers as it does."""
+    source = tmp_path / "nb"
+    for relative, text in (files or {}).items():
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_text(text)
+    path = write_notebook(nb, source)
+    expected, values = run_notebook(path, calls)
+    bundle = compile_notebook(
+        nb, name="model", source_path="model.ipynb", notebook_dir=source, artifacts=values
+    )
+    target = bundle.write(tmp_path / "bundle")
+    assert call_module(target, calls) == expected
+    return bundle
