@@ -74,7 +74,7 @@ def classify(stmt: Stmt) -> tuple[str, tuple[str, ...]]:
         return DEF, (node.name,)
     if isinstance(node, ast.ClassDef):
         return CLASS, (node.name,)
-    names = tuple(bound_names(node))
+    names = tuple(bound_names(node, stmt.text))
     if _is_literal_assignment(node):
         return LITERAL, names
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
@@ -203,9 +203,12 @@ def free_names(stmt: Stmt) -> list[str]:
     if isinstance(stmt.node, ast.Import | ast.ImportFrom):
         return []
     try:
-        table = symtable.symtable(ast.unparse(stmt.node), "<cell>", "exec")
-    except SyntaxError:  # e.g. `return` at top level, which ast accepts
-        return []
+        table = symtable.symtable(stmt.text, "<cell>", "exec")
+    except SyntaxError:
+        try:
+            table = symtable.symtable(ast.unparse(stmt.node), "<cell>", "exec")
+        except SyntaxError:  # e.g. `return` at top level, which ast accepts
+            return []
     names: set[str] = set()
     for symbol in table.get_symbols():
         if symbol.is_referenced() and not symbol.is_assigned() and not symbol.is_imported():
@@ -220,8 +223,14 @@ def free_names(stmt: Stmt) -> list[str]:
     return sorted(n for n in names if not (n.startswith("__") and n.endswith("__")))
 
 
-def bound_names(node: ast.stmt) -> list[str]:
-    """Names a top-level statement binds (nested scopes left out)."""
+def bound_names(node: ast.stmt, text: str = ":=") -> list[str]:
+    """Names a top-level statement binds (nested scopes left out).
+
+    Expressions bind nothing but through `:=`, so without one in `text` only statements and
+    assignment targets are walked, which keeps big exploration cells cheap.
+    """
+    if ":=" not in text and not isinstance(node, ast.Match):
+        return list(dict.fromkeys(_statement_targets(node)))
     names: list[str] = []
     stack: list[ast.AST] = [node]
     while stack:
@@ -239,6 +248,27 @@ def bound_names(node: ast.stmt) -> list[str]:
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(current))))
     return list(dict.fromkeys(names))
+
+
+def _statement_targets(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return _import_names(node)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor):
+        targets = [node.target]
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        targets = [item.optional_vars for item in node.items if item.optional_vars]
+    names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        names.append(node.name)
+    for field_name in ("body", "orelse", "finalbody", "handlers"):
+        for child in getattr(node, field_name, []):
+            names.extend(_statement_targets(child))
+    return names
 
 
 def _import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
