@@ -28,7 +28,7 @@ def make_notebook(cells: int) -> nbformat.NotebookNode:
     for i in range(1, chain):
         nb.cells.append(
             nbformat.v4.new_code_cell(
-                f"def h{i}(x):\n    \"\"\"Step {i}.\"\"\"\n    y = h{i - 1}(x) * 0.5\n"
+                f'def h{i}(x):\n    """Step {i}."""\n    y = h{i - 1}(x) * 0.5\n'
                 f"    return [y + k for k in range(2)][0]"
             )
         )
@@ -64,8 +64,10 @@ def main() -> None:
     print(f"notebook: {len(nb.cells)} cells; module: {lines} lines, {len(bundle.files)} files")
     print(f"first run (cold caches): {times[0]:.0f} ms")
     warm = times[1:] or times
-    print(f"median of {len(warm)} warm runs: {statistics.median(warm):.0f} ms "
-          f"(best {min(warm):.0f} ms); target < 200 ms")
+    print(
+        f"median of {len(warm)} warm runs: {statistics.median(warm):.0f} ms "
+        f"(best {min(warm):.0f} ms); target < 200 ms"
+    )
 
 
 if __name__ == "__main__":
