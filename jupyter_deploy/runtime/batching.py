@@ -1,0 +1,93 @@
+"""Adaptive batching: concurrent /predict calls grouped into one `predict_batch` call.
+
+An idle service calls at once (no added wait for a lone request). Requests that arrive while
+a batch runs queue up and go together in the next call, up to `max_batch`; when several are
+already waiting, the dispatcher lingers up to `max_wait` for more. If a batch call raises,
+each input is retried alone with `predict`, so every caller gets its own answer or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from .metrics import Metrics
+
+
+class Batcher:
+    """Groups single inputs into batch calls on a worker thread."""
+
+    def __init__(
+        self,
+        predict_batch: Callable[[list[dict[str, Any]]], Any],
+        predict: Callable[..., Any],
+        executor: Executor,
+        metrics: Metrics,
+        max_batch: int,
+        max_wait: float,
+    ) -> None:
+        self.predict_batch = predict_batch
+        self.predict = predict
+        self.executor = executor
+        self.metrics = metrics
+        self.max_batch = max(1, max_batch)
+        self.max_wait = max(0.0, max_wait)
+        self.queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Any]]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: dict[str, Any]) -> Any:
+        """The output for one input (raises what predict raised for it)."""
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            self._drain(batch)
+            if 1 < len(batch) < self.max_batch and self.max_wait:
+                await asyncio.sleep(self.max_wait)
+                self._drain(batch)
+            live = [(item, future) for item, future in batch if not future.done()]
+            if live:
+                await self._call(live)
+
+    def _drain(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+        while len(batch) < self.max_batch and not self.queue.empty():
+            batch.append(self.queue.get_nowait())
+
+    async def _call(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+        loop = asyncio.get_running_loop()
+        items = [item for item, _ in batch]
+        self.metrics.batches.observe(len(items))
+        try:
+            outputs = await loop.run_in_executor(self.executor, self._batch, items)
+        except Exception:
+            outputs = None
+        if outputs is not None:
+            for (_, future), output in zip(batch, outputs, strict=True):
+                if not future.done():
+                    future.set_result(output)
+            return
+        for item, future in batch:
+            try:
+                result = await loop.run_in_executor(self.executor, self._one, item)
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
+    def _one(self, item: dict[str, Any]) -> Any:
+        return self.predict(**item)
+
+    def _batch(self, items: list[dict[str, Any]]) -> list[Any]:
+        outputs = list(self.predict_batch(items))
+        if len(outputs) != len(items):
+            raise ValueError(f"predict_batch returned {len(outputs)} outputs for {len(items)}")
+        return outputs

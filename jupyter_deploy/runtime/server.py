@@ -1,0 +1,119 @@
+"""The process: uvicorn on SO_REUSEPORT listeners, a public port opened on SIGUSR1, N workers.
+
+The builder switches a deployment's stable URL without a proxy: the new version is started
+on its own private port with `--public-port S`; on SIGUSR1 it starts listening on S too
+(SO_REUSEPORT lets two processes share it); the builder then sends SIGTERM to the old
+version, which stops accepting, finishes its in-flight requests and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .app import ModelService
+
+GRACE = float(os.environ.get("JUPYTER_DEPLOY_GRACE", "30"))
+
+
+def listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket that other processes may share (SO_REUSEPORT)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _config(app: ModelService) -> Any:
+    import uvicorn
+
+    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    return uvicorn.Config(
+        app,
+        loop="uvloop" if fast else "asyncio",
+        http="httptools" if fast else "h11",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=int(GRACE),
+        timeout_keep_alive=5,
+    )
+
+
+async def _serve(bundle: Path, host: str, port: int, public_port: int | None) -> None:
+    import uvicorn
+
+    config = _config(ModelService(bundle))
+    server = uvicorn.Server(config)
+    private = listener(host, port)
+    print(f"model service on http://{host}:{port}", file=sys.stderr, flush=True)
+    loop = asyncio.get_running_loop()
+
+    async def open_public() -> None:
+        if public_port is None or getattr(server, "_public_open", False):
+            return
+        server._public_open = True  # type: ignore[attr-defined]
+        sock = listener(host, public_port)
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[no-any-return,call-arg]
+                config=config, server_state=server.server_state, app_state=server.lifespan.state
+            )
+
+        server.servers.append(await loop.create_server(protocol, sock=sock, backlog=2048))
+        print(f"public port {public_port} listening", file=sys.stderr, flush=True)
+
+    loop.add_signal_handler(signal.SIGUSR1, lambda: loop.create_task(open_public()))
+    await server.serve(sockets=[private])
+
+
+def serve(
+    bundle: Path, host: str, port: int, workers: int = 1, public_port: int | None = None
+) -> int:
+    """Serve the bundle until SIGTERM; the exit code."""
+    os.chdir(bundle)
+    if workers <= 1:
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        asyncio.run(_serve(bundle.resolve(), host, port, public_port))
+        return 0
+    return _supervise(bundle, host, port, workers, public_port)
+
+
+def _supervise(bundle: Path, host: str, port: int, workers: int, public_port: int | None) -> int:
+    """N single-worker processes sharing the ports; signals forwarded, exit when all exit."""
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", str(bundle)]
+    command += ["--host", host, "--port", str(port), "--workers", "1"]
+    if public_port is not None:
+        command += ["--public-port", str(public_port)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, default=0)
