@@ -1,0 +1,31 @@
+"""Backends by name; each module is imported only when chosen (docker and kubernetes are extras)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.builder.backends.base import Backend
+from jupyter_deploy.errors import BackendUnavailable
+
+BACKENDS = {
+    "local": "jupyter_deploy.builder.backends.local:LocalBackend",
+    "docker": "jupyter_deploy.builder.backends.docker:DockerBackend",
+    "kubernetes": "jupyter_deploy.builder.backends.kubernetes:KubernetesBackend",
+}
+
+
+def make_backend(name: str, state_dir: Path, options: dict[str, Any] | None = None) -> Backend:
+    """An instance of the backend called `name`."""
+    if name not in BACKENDS:
+        raise BackendUnavailable(f"No backend {name!r}: choose one of {', '.join(BACKENDS)}.")
+    module_name, _, class_name = BACKENDS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise BackendUnavailable(
+            f"The {name} backend needs {error.name}: pip install 'jupyter-deploy[{name}]'."
+        ) from None
+    backend: Backend = getattr(module, class_name)(state_dir, options or {})
+    return backend

@@ -1,0 +1,76 @@
+"""The embedded build service: the same app and local backend, in a thread of this process.
+
+The server extension (and the test suites) start one on 127.0.0.1 with a random port and
+token. Stopping it stops the model services it runs too; the next start restarts the live
+versions from the state folder, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.builder.app import create_app
+from jupyter_deploy.builder.backends.local import LocalBackend
+from jupyter_deploy.builder.core import BuildService
+from jupyter_deploy.builder.pipeline import BuildLog
+
+
+@dataclass
+class Handle:
+    """A running embedded build service."""
+
+    url: str
+    token: str
+    service: BuildService
+    server: Any
+    thread: threading.Thread
+
+
+def start(state_dir: Path, options: dict[str, Any] | None = None) -> Handle:
+    """Start a build service with the local backend on 127.0.0.1 (random port and token)."""
+    import uvicorn
+
+    settings = {"reuse_site_packages": True, **(options or {})}
+    service = BuildService(Path(state_dir), LocalBackend(Path(state_dir), settings))
+    token = secrets.token_urlsafe(24)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(service, token), log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=lambda: asyncio.run(server.serve(sockets=[sock])),
+        name="jupyter-deploy-builder",
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    threading.Thread(target=service.recover, name="jupyter-deploy-recover", daemon=True).start()
+    return Handle(f"http://127.0.0.1:{port}", token, service, server, thread)
+
+
+def stop(handle: Handle, stop_services: bool = True) -> None:
+    """Stop the build service (and, by default, the model services it started)."""
+    handle.server.should_exit = True
+    handle.thread.join(timeout=10)
+    if stop_services:
+        _stop_services(handle.service)
+    handle.service.close()
+
+
+def _stop_services(service: BuildService) -> None:
+    for name in service.state.deployment_names():
+        for row in service.state.versions(name):
+            version = service._version(row)
+            if service.backend.is_running(version):
+                service.backend.stop(version, BuildLog(service.state, f"stop-{name}"))

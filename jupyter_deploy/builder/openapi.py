@@ -1,0 +1,260 @@
+"""The build service's OpenAPI document (served at /v1/openapi.json, kept in docs/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_deploy import __version__
+
+PHASES = ["queued", "building", "starting", "testing", "live", "failed"]
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    meaning = {
+        "400": "Bad input (e.g. not a bundle, a path outside it, a bad name).",
+        "401": "No token or a wrong one.",
+        "404": "No such build, deployment, version or file.",
+        "409": "Conflict (e.g. nothing to roll back to, a build is running).",
+        "413": "The bundle is too large.",
+    }
+    return {code: _json(_ref("Error"), meaning[code]) for code in codes}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+        "required": ["error", "message"],
+    },
+    "Build": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "kind": {"enum": ["build", "rollback"]},
+            "phase": {"enum": PHASES},
+            "created_at": TIME,
+            "updated_at": TIME,
+            "finished_at": NULLABLE_TIME,
+            "phases": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "phase": {"enum": PHASES},
+                        "started_at": TIME,
+                        "finished_at": NULLABLE_TIME,
+                    },
+                },
+            },
+            "error": {
+                "anyOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {"phase": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                ]
+            },
+            "url": {"type": ["string", "null"]},
+        },
+        "required": ["id", "name", "version", "kind", "phase", "phases", "error", "url"],
+    },
+    "Logs": {
+        "type": "object",
+        "properties": {
+            "offset": {"type": "integer"},
+            "next_offset": {"type": "integer"},
+            "text": {"type": "string"},
+            "complete": {"type": "boolean"},
+        },
+        "required": ["offset", "next_offset", "text", "complete"],
+    },
+    "Deployment": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "url": {"type": ["string", "null"]},
+            "status": {"enum": ["live", "building", "failed", "stopped"]},
+            "live_version": {"type": ["integer", "null"]},
+            "live_build": {"type": ["string", "null"]},
+            "openapi_url": {"type": ["string", "null"]},
+            "versions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "version": {"type": "integer"},
+                        "build_id": {"type": "string"},
+                        "status": {"enum": ["live", "retired", "failed", "building"]},
+                        "created_at": TIME,
+                    },
+                },
+            },
+        },
+        "required": ["name", "url", "status", "live_version", "versions"],
+    },
+}
+
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+BUILD_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the build service."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyter-deploy build service",
+            "version": __version__,
+            "description": "Turns notebook bundles into live, versioned prediction APIs.",
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"token": []}],
+        "paths": {
+            "/healthz": {
+                "get": {
+                    "summary": "The service answers (no token needed)",
+                    "security": [],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
+            "/v1/builds": {
+                "post": {
+                    "summary": "Upload a bundle (.tar.gz) as a new version of a deployment",
+                    "parameters": [
+                        {
+                            "name": "name",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/gzip": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "responses": {
+                        "202": _json(_ref("Build"), "Queued"),
+                        **_errors("400", "401", "413"),
+                    },
+                }
+            },
+            "/v1/builds/{id}": {
+                "get": {
+                    "summary": "A build's phase, times and error",
+                    "parameters": [BUILD_ID],
+                    "responses": {
+                        "200": _json(_ref("Build"), "The build"),
+                        **_errors("401", "404"),
+                    },
+                }
+            },
+            "/v1/builds/{id}/logs": {
+                "get": {
+                    "summary": "Build log text from a byte offset on",
+                    "parameters": [
+                        BUILD_ID,
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Logs"), "Log text"),
+                        **_errors("400", "401", "404"),
+                    },
+                }
+            },
+            "/v1/deployments": {
+                "get": {
+                    "summary": "Every deployment",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "deployments": {"type": "array", "items": _ref("Deployment")}
+                                },
+                            },
+                            "Deployments",
+                        ),
+                        **_errors("401"),
+                    },
+                }
+            },
+            "/v1/deployments/{name}": {
+                "get": {
+                    "summary": "One deployment: stable URL, live version, history",
+                    "parameters": [NAME],
+                    "responses": {
+                        "200": _json(_ref("Deployment"), "The deployment"),
+                        **_errors("401", "404"),
+                    },
+                },
+                "delete": {
+                    "summary": "Stop and remove everything the deployment started",
+                    "parameters": [NAME],
+                    "responses": {
+                        "204": {"description": "Deleted"},
+                        **_errors("401", "404", "409"),
+                    },
+                },
+            },
+            "/v1/deployments/{name}/files/{path}": {
+                "get": {
+                    "summary": "A file of the live version (e.g. predict.py)",
+                    "parameters": [
+                        NAME,
+                        {
+                            "name": "path",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The file, as text"},
+                        **_errors("401", "404"),
+                    },
+                }
+            },
+            "/v1/deployments/{name}/rollback": {
+                "post": {
+                    "summary": "Serve the previous (or a named) version again",
+                    "parameters": [NAME],
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"version": {"type": "integer"}},
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "202": _json(_ref("Build"), "Queued"),
+                        **_errors("400", "401", "404", "409"),
+                    },
+                }
+            },
+        },
+    }

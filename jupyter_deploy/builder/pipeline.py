@@ -1,0 +1,168 @@
+"""The one build pipeline, for every backend.
+
+    prepare -> start (private port) -> wait for /readyz -> smoke test with the example
+            -> publish (the stable URL serves the new version) -> stop the old version -> live
+
+A failure anywhere stops the new version and leaves the old one serving. Rollbacks run the
+same steps from `start` on, with a kept bundle of an earlier version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from jupyter_deploy.builder.backends.base import Backend, Version
+from jupyter_deploy.builder.state import State
+from jupyter_deploy.errors import BuildFailed
+
+READY_TIMEOUT = 120.0
+
+
+class BuildLog:
+    """Appends timestamped lines to a build's log file."""
+
+    def __init__(self, state: State, build_id: str) -> None:
+        self.path = state.log_path(build_id)
+        self.started = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        """Write one line."""
+        elapsed = time.monotonic() - self.started
+        with open(self.path, "a", encoding="utf-8") as out:
+            for part in str(line).splitlines() or [""]:
+                out.write(f"[{elapsed:6.2f}s] {part}\n")
+
+
+class Pipeline:
+    """Runs builds and rollbacks through a backend, recording phases in the state."""
+
+    def __init__(
+        self, state: State, backend: Backend, ready_timeout: float = READY_TIMEOUT
+    ) -> None:
+        self.state = state
+        self.backend = backend
+        self.ready_timeout = ready_timeout
+
+    def run(self, build_id: str, version: Version, old: Version | None, fresh: bool) -> None:
+        """Take a queued build to live or failed; never raises."""
+        log = BuildLog(self.state, build_id)
+        phase = "building"
+        started = False
+        try:
+            if fresh:
+                self.state.set_phase(build_id, "building")
+                log(
+                    f"building {version.deployment} version {version.version} ({self.backend.name})"
+                )
+                self.backend.prepare(version, log)
+            phase = "starting"
+            self.state.set_phase(build_id, "starting")
+            self.backend.start(version, log)
+            started = True
+            self._save(version)
+            self.wait_ready(version, log)
+            phase = "testing"
+            self.state.set_phase(build_id, "testing")
+            self.smoke_test(version, log)
+            phase = "live"
+            self.switch(version, old, log)
+            url = self.backend.stable_url(version.deployment, version.public_port)
+            self.state.set_live(version.deployment, version.version)
+            self.state.set_phase(build_id, "live", url=url)
+            log(f"live at {url}")
+        except Exception as error:
+            self._failed(build_id, version, phase, error, started, log)
+
+    def switch(self, version: Version, old: Version | None, log: Callable[[str], None]) -> None:
+        """Publish the new version on the stable URL, then drain and stop the old one."""
+        self.backend.publish(version, log)
+        self._save(version)
+        if old is not None and old.version != version.version:
+            log(f"draining version {old.version}")
+            self.backend.stop(old, log)
+            self.state.update_version(old.deployment, old.version, handle=old.handle)
+
+    def wait_ready(self, version: Version, log: Callable[[str], None]) -> None:
+        """Poll /readyz until 200; fail fast when the service dies or cannot load predict.py."""
+        url = f"{self.backend.private_url(version)}/readyz"
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(url, timeout=2)
+                if answer.status_code == 200:
+                    log("the model service is ready")
+                    return
+                if answer.status_code == 503 and "load_failed" in answer.text:
+                    raise BuildFailed(f"{answer.json().get('message')}")
+            except requests.RequestException:
+                pass
+            if not self.backend.is_running(version):
+                raise BuildFailed("The model service exited while starting.")
+            time.sleep(0.05)
+        raise BuildFailed(f"The model service was not ready within {self.ready_timeout:.0f} s.")
+
+    def smoke_test(self, version: Version, log: Callable[[str], None]) -> None:
+        """POST the example input to /predict; anything but 200 fails the build."""
+        metadata = json.loads((version.bundle_dir / "deploy.json").read_text())
+        example = metadata.get("example")
+        if example is None:
+            log("no example input in deploy.json: smoke test skipped")
+            return
+        url = f"{self.backend.private_url(version)}/predict"
+        answer = requests.post(url, json=example, timeout=60)
+        if answer.status_code != 200:
+            raise BuildFailed(
+                f"The smoke test with the example input got {answer.status_code}: "
+                f"{answer.text[:300]}"
+            )
+        log(f"smoke test: {json.dumps(example)[:200]} -> {answer.text[:200]}")
+
+    def _save(self, version: Version) -> None:
+        self.state.update_version(
+            version.deployment, version.version, port=version.port, handle=version.handle
+        )
+
+    def _failed(
+        self,
+        build_id: str,
+        version: Version,
+        phase: str,
+        error: Exception,
+        started: bool,
+        log: Callable[[str], None],
+    ) -> None:
+        message = str(error) or type(error).__name__
+        log(f"failed while {phase}: {message}")
+        if started:
+            service = self.backend.service_logs(version)
+            if service:
+                log("--- the model service's output ---")
+                log(service)
+            try:
+                self.backend.stop(version, log)
+            except Exception as stop_error:
+                log(f"could not stop version {version.version}: {stop_error}")
+        self.state.update_version(version.deployment, version.version, status="failed")
+        if phase == "live":
+            phase = "starting"
+        self.state.fail(build_id, phase, f"{message} The previous version, if any, still serves.")
+
+
+def version_from_row(row: Any, public_port: int) -> Version:
+    """A Version from its database row."""
+    from pathlib import Path
+
+    return Version(
+        deployment=row["name"],
+        version=int(row["version"]),
+        bundle_dir=Path(row["bundle_dir"]),
+        requirements_sha256=row["requirements_sha256"],
+        port=int(row["port"] or 0),
+        public_port=public_port,
+        handle=json.loads(row["handle"] or "{}"),
+    )

@@ -1,0 +1,241 @@
+"""Durable state of the build service: builds, versions and deployments in SQLite.
+
+One connection guarded by a lock (the pipeline's worker threads and the web app share it);
+every write commits at once, so a builder killed with SIGKILL loses nothing it answered.
+Build logs are plain files beside the database (`logs/<build id>.log`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.errors import BuildNotFound, DeploymentNotFound, VersionNotFound
+
+Json = dict[str, Any]
+PHASES = ("queued", "building", "starting", "testing", "live")
+FINAL = frozenset({"live", "failed"})
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deployments (
+    name TEXT PRIMARY KEY, public_port INTEGER NOT NULL, live_version INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    name TEXT NOT NULL, version INTEGER NOT NULL, build_id TEXT NOT NULL,
+    status TEXT NOT NULL, created_at TEXT NOT NULL, bundle_dir TEXT NOT NULL,
+    requirements_sha256 TEXT NOT NULL, port INTEGER, handle TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS builds (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, kind TEXT NOT NULL,
+    phase TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    finished_at TEXT, phases TEXT NOT NULL, error TEXT, url TEXT, seq INTEGER NOT NULL
+);
+"""
+
+
+def now() -> str:
+    """The current time, ISO 8601 UTC."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class State:
+    """The builder's database and log files under one state folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "logs").mkdir(exist_ok=True)
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(root / "builder.sqlite3", check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        with self.lock:
+            self.db.executescript(SCHEMA)
+            self.db.execute("PRAGMA journal_mode=WAL")
+
+    def close(self) -> None:
+        """Close the database."""
+        with self.lock:
+            self.db.close()
+
+    def _write(self, sql: str, *args: Any) -> None:
+        with self.lock:
+            self.db.execute(sql, args)
+            self.db.commit()
+
+    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        with self.lock:
+            return list(self.db.execute(sql, args).fetchall())
+
+    # --- builds ----------------------------------------------------------------------------
+
+    def new_build(self, name: str, version: int, kind: str) -> Json:
+        """Record a queued build."""
+        stamp = now()
+        build_id = uuid.uuid4().hex[:12]
+        phases = [{"phase": "queued", "started_at": stamp, "finished_at": None}]
+        with self.lock:
+            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM builds").fetchone()[0]
+            self.db.execute(
+                "INSERT INTO builds VALUES (?, ?, ?, ?, 'queued', ?, ?, NULL, ?, NULL, NULL, ?)",
+                (build_id, name, version, kind, stamp, stamp, json.dumps(phases), seq),
+            )
+            self.db.commit()
+        return self.build(build_id)
+
+    def build(self, build_id: str) -> Json:
+        """One build as the API shows it."""
+        rows = self._rows("SELECT * FROM builds WHERE id = ?", build_id)
+        if not rows:
+            raise BuildNotFound(f"No build {build_id!r}: list builds with GET /v1/deployments.")
+        row = rows[0]
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "version": row["version"],
+            "kind": row["kind"],
+            "phase": row["phase"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+            "finished_at": row["finished_at"],
+            "phases": json.loads(row["phases"]),
+            "error": json.loads(row["error"]) if row["error"] else None,
+            "url": row["url"],
+        }
+
+    def set_phase(self, build_id: str, phase: str, url: str | None = None) -> None:
+        """Move a build to `phase` (closing the previous phase's timing)."""
+        build = self.build(build_id)
+        stamp = now()
+        phases = build["phases"]
+        if phases and phases[-1]["finished_at"] is None:
+            phases[-1]["finished_at"] = stamp
+        finished = stamp if phase in FINAL else None
+        if phase != "failed":
+            phases.append({"phase": phase, "started_at": stamp, "finished_at": finished})
+        self._write(
+            "UPDATE builds SET phase = ?, updated_at = ?, finished_at = ?, phases = ?, "
+            "url = COALESCE(?, url) WHERE id = ?",
+            phase,
+            stamp,
+            finished,
+            json.dumps(phases),
+            url,
+            build_id,
+        )
+
+    def fail(self, build_id: str, phase: str, message: str) -> None:
+        """Mark a build failed during `phase`, with what to do about it."""
+        self.set_phase(build_id, "failed")
+        error = json.dumps({"phase": phase, "message": message})
+        self._write("UPDATE builds SET error = ? WHERE id = ?", error, build_id)
+
+    def unfinished_builds(self) -> list[Json]:
+        """Builds that were queued or running (e.g. when the builder was killed)."""
+        rows = self._rows(
+            "SELECT id FROM builds WHERE phase NOT IN ('live', 'failed') ORDER BY seq"
+        )
+        return [self.build(row["id"]) for row in rows]
+
+    def log_path(self, build_id: str) -> Path:
+        """Where a build's log is written."""
+        return self.root / "logs" / f"{build_id}.log"
+
+    # --- deployments and versions ------------------------------------------------------------
+
+    def ensure_deployment(self, name: str, public_port: int) -> int:
+        """The deployment's stable port (recorded at its first build)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT public_port FROM deployments WHERE name = ?", (name,)
+            ).fetchone()
+            if row:
+                return int(row[0])
+            self.db.execute(
+                "INSERT INTO deployments VALUES (?, ?, NULL, ?)", (name, public_port, now())
+            )
+            self.db.commit()
+            return public_port
+
+    def next_version(self, name: str) -> int:
+        """The number the next build of `name` gets."""
+        rows = self._rows("SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE name = ?", name)
+        return int(rows[0][0])
+
+    def add_version(self, name: str, version: int, build_id: str, bundle: Path, sha: str) -> None:
+        """Record a version being built."""
+        self._write(
+            "INSERT INTO versions VALUES (?, ?, ?, 'building', ?, ?, ?, NULL, '{}')",
+            name,
+            version,
+            build_id,
+            now(),
+            str(bundle),
+            sha,
+        )
+
+    def version_row(self, name: str, version: int) -> sqlite3.Row:
+        """One version's row."""
+        rows = self._rows("SELECT * FROM versions WHERE name = ? AND version = ?", name, version)
+        if not rows:
+            raise VersionNotFound(f"{name} has no version {version}.")
+        return rows[0]
+
+    def update_version(self, name: str, version: int, **fields: Any) -> None:
+        """Set columns of one version (`handle` is stored as JSON)."""
+        for key, value in fields.items():
+            stored = json.dumps(value) if key == "handle" else value
+            self._write(
+                f"UPDATE versions SET {key} = ? WHERE name = ? AND version = ?",
+                stored,
+                name,
+                version,
+            )
+
+    def set_live(self, name: str, version: int) -> None:
+        """`version` is now live; the previous live one is retired."""
+        with self.lock:
+            self.db.execute(
+                "UPDATE versions SET status = 'retired' WHERE name = ? AND status = 'live'", (name,)
+            )
+            self.db.execute(
+                "UPDATE versions SET status = 'live' WHERE name = ? AND version = ?",
+                (name, version),
+            )
+            self.db.execute(
+                "UPDATE deployments SET live_version = ? WHERE name = ?", (version, name)
+            )
+            self.db.commit()
+
+    def deployment_row(self, name: str) -> sqlite3.Row:
+        """One deployment's row; DeploymentNotFound when the builder does not know it."""
+        rows = self._rows("SELECT * FROM deployments WHERE name = ?", name)
+        if not rows:
+            raise DeploymentNotFound(f"No deployment named {name!r} on this build service.")
+        return rows[0]
+
+    def deployment_names(self) -> list[str]:
+        """Every deployment, by name."""
+        return [row["name"] for row in self._rows("SELECT name FROM deployments ORDER BY name")]
+
+    def versions(self, name: str) -> list[sqlite3.Row]:
+        """A deployment's versions, oldest first."""
+        return self._rows("SELECT * FROM versions WHERE name = ? ORDER BY version", name)
+
+    def builds_of(self, name: str) -> list[Json]:
+        """A deployment's builds, oldest first."""
+        rows = self._rows("SELECT id FROM builds WHERE name = ? ORDER BY seq", name)
+        return [self.build(row["id"]) for row in rows]
+
+    def forget(self, name: str) -> None:
+        """Remove a deployment and everything recorded about it."""
+        with self.lock:
+            for table in ("deployments", "versions", "builds"):
+                self.db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
+            self.db.commit()

@@ -1,0 +1,76 @@
+"""`jupyter deploy builder`: run the build service (the DevOps endpoint) in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from jupyter_deploy.builder.client import TOKEN_ENV
+from jupyter_deploy.errors import DeployError
+
+HELP = "run the build service (REST API under /v1, bearer token)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `jupyter deploy builder`."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--backend", choices=["local", "docker", "kubernetes"], default="local")
+    parser.add_argument("--state", type=Path, default=Path(".jupyter-deploy"), help="state folder")
+    parser.add_argument("--token", default=None, help=f"bearer token (default: ${TOKEN_ENV})")
+    parser.add_argument(
+        "--reuse-site-packages",
+        action="store_true",
+        help="local: run on this Python's packages when they match (no virtualenv)",
+    )
+    parser.add_argument("--base-image", help="docker/kubernetes: base image of model images")
+    parser.add_argument("--registry", help="kubernetes: registry to push model images to")
+    parser.add_argument("--namespace", help="kubernetes: namespace of the deployments")
+    parser.add_argument("--kubeconfig", help="kubernetes: kubeconfig file (default: in-cluster)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="kubernetes: print manifests, apply nothing"
+    )
+    parser.add_argument("--max-bundle-mb", type=int, default=512, help="largest bundle accepted")
+
+
+def options_of(args: argparse.Namespace) -> dict[str, object]:
+    """Backend options from the flags that were given."""
+    names = ("base_image", "registry", "namespace", "kubeconfig")
+    options: dict[str, object] = {n: getattr(args, n) for n in names if getattr(args, n)}
+    if args.reuse_site_packages:
+        options["reuse_site_packages"] = True
+    if args.dry_run:
+        options["dry_run"] = True
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C or SIGTERM; model services keep running after the builder stops."""
+    import uvicorn
+
+    from jupyter_deploy.builder.app import create_app
+    from jupyter_deploy.builder.backends import make_backend
+    from jupyter_deploy.builder.core import BuildService
+
+    token = args.token or os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise DeployError(f"The build service needs a token: pass --token T or set ${TOKEN_ENV}.")
+    state = args.state.resolve()
+    backend = make_backend(args.backend, state, options_of(args))
+    service = BuildService(state, backend)
+    for note in service.recover():
+        print(f"start-up: {note}", file=sys.stderr)
+    app = create_app(service, token, max_bundle=args.max_bundle_mb * 1024 * 1024)
+    options = json.dumps(options_of(args))
+    print(
+        f"build service ({args.backend}, options {options}) on http://{args.host}:{args.port}, "
+        f"state in {state}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    service.close()
+    return 0
