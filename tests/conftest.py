@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 # magics_helpers: the session build service of the magics and examples tests, started once.
-pytest_plugins = ["pytest_jupyter.jupyter_server", "magics_helpers"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "magics_helpers", "builder_helpers"]

@@ -21,6 +21,26 @@ from typing import Any
 from .app import ModelService
 
 GRACE = float(os.environ.get("JUPYTER_DEPLOY_GRACE", "30"))
+LINGER = float(os.environ.get("JUPYTER_DEPLOY_LINGER", "0.5"))
+
+
+def draining_server(config: Any) -> Any:
+    """A uvicorn server whose shutdown first stops accepting, then lingers, then drains.
+
+    A connection accepted just before the listeners close may not have sent its request
+    yet; closing it at once would reset it. Lingering a moment lets those requests in (and
+    lets connections queued on the closing listener move to the new version's one).
+    """
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):  # type: ignore[misc]
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for server in self.servers:
+                server.close()
+            await asyncio.sleep(LINGER)
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -51,10 +71,8 @@ def _config(app: ModelService) -> Any:
 
 
 async def _serve(bundle: Path, host: str, port: int, public_port: int | None) -> None:
-    import uvicorn
-
     config = _config(ModelService(bundle))
-    server = uvicorn.Server(config)
+    server = draining_server(config)
     private = listener(host, port)
     print(f"model service on http://{host}:{port}", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
