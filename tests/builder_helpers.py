@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -17,8 +18,8 @@ from typing import Any
 
 import pytest
 import requests
-
 from compiler_helpers import code, make_notebook
+
 from jupyter_deploy.builder.client import BuilderClient
 from jupyter_deploy.compiler import compile_notebook
 
@@ -98,10 +99,8 @@ def stop_model_services(state: Path) -> None:
         except OSError:
             continue
         if b"jupyter_deploy_runtime" in cmdline and cwd.startswith(str(state)):
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(int(pid_dir.name), signal.SIGKILL)
-            except OSError:
-                pass
 
 
 @pytest.fixture

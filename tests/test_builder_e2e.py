@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from builder_helpers import BuilderProcess, Load, bundle_tarball, stop_model_services
+
 from jupyter_deploy.errors import DeployError
 
 pytestmark = pytest.mark.slow
