@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,11 +30,6 @@ def run(args: argparse.Namespace) -> int:
         )
     command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", "."]
     command += ["--host", args.host, "--port", str(args.port), "--workers", str(args.workers)]
-    print(f"serving {args.bundle} on http://{args.host}:{args.port} (Ctrl-C to stop)")
-    env = {**os.environ, "PYTHONPATH": str(bundle)}
-    child = subprocess.Popen(command, cwd=bundle, env=env)
-    try:
-        return child.wait()
-    except KeyboardInterrupt:
-        child.terminate()
-        return child.wait()
+    print(f"serving {args.bundle} on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    os.chdir(bundle)
+    os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": str(bundle)})

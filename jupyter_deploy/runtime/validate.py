@@ -24,6 +24,10 @@ def check(value: Any, schema: dict[str, Any], where: str) -> None:
     if not schema:
         return
     if "anyOf" in schema:
+        options = [o for o in schema["anyOf"] if value is None or o.get("type") != "null"]
+        if len(options) == 1:
+            check(value, options[0], where)
+            return
         problems = []
         for option in schema["anyOf"]:
             try:

@@ -1,0 +1,291 @@
+"""The model service over HTTP: a real process per bundle, real requests, bad input included."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from builder_helpers import free_port
+from compiler_helpers import code, make_notebook
+
+from jupyter_deploy.compiler import compile_notebook
+
+MODEL = """\
+import math
+import time
+import numpy as np
+import pandas as pd
+
+
+def predict(x: float, mode: str = "plain", tags: list[str] | None = None):
+    if mode == "raise":
+        raise RuntimeError("the model broke")
+    if mode == "slow":
+        time.sleep(3)
+    if mode == "nan":
+        return [math.nan, math.inf, x]
+    if mode == "numpy":
+        return np.arange(3) * x
+    if mode == "frame":
+        return pd.DataFrame({"x": [x, x + 1], "y": [np.float64(0.5), np.nan]})
+    if mode == "scalar":
+        return np.float32(x)
+    return x * 2
+"""
+
+BATCHING = """\
+def predict(x: int) -> int:
+    return predict_batch([{"x": x}])[0]
+
+
+def predict_batch(items: list[dict]) -> list[int]:
+    time.sleep(0.02)
+    return [item["x"] * 10 for item in items]
+"""
+
+
+@dataclass
+class Service:
+    """A running model service process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    public_port: int
+
+
+def start_service(tmp: Path, cells: list[object], env: dict[str, str] | None = None) -> Service:
+    """Export a notebook of `cells`, then run its bundle like a backend does."""
+    nb = make_notebook(*cells, code("example = {'x': 1}", "example"))
+    bundle = compile_notebook(nb, name="svc", source_path="svc.ipynb").write(tmp / "bundle")
+    port, public = free_port(), free_port()
+    log = tmp / "service.log"
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", "."]
+    command += ["--port", str(port), "--public-port", str(public)]
+    process = subprocess.Popen(
+        command,
+        cwd=bundle,
+        env={**os.environ, "PYTHONPATH": str(bundle), **(env or {})},
+        stdout=open(log, "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return Service(url, process, log, public)
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(log.read_text())
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The service of a model with many behaviours, 1 s timeout, 64 KiB body limit."""
+    env = {"JUPYTER_DEPLOY_TIMEOUT": "1", "JUPYTER_DEPLOY_MAX_BODY": "65536"}
+    running = start_service(tmp_path_factory.mktemp("svc"), [code(MODEL, "predict")], env=env)
+    yield running
+    running.process.kill()
+    running.process.wait()
+
+
+def post(service: Service, body: object, path: str = "/predict", **kw: object) -> requests.Response:
+    """POST JSON to the service."""
+    return requests.post(f"{service.url}{path}", json=body, timeout=10, **kw)  # type: ignore[arg-type]
+
+
+def test_predict_answers_with_the_prediction(service: Service) -> None:
+    answer = post(service, {"x": 2.5})
+    assert answer.status_code == 200
+    assert answer.json() == {"prediction": 5.0}
+
+
+def test_batch_route_answers_each_input(service: Service) -> None:
+    answer = post(service, {"inputs": [{"x": 1}, {"x": 2, "mode": "plain"}]}, "/predict/batch")
+    assert answer.json() == {"predictions": [2, 4]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"x": "three"}, "x must be a number, not a string"),
+        ({"x": 1, "tags": ["a", 2]}, "tags[1]"),
+        ({}, "x is required"),
+        ({"x": 1, "colour": "red"}, "colour is not a field"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_bad_input_gets_422_naming_the_field(service: Service, body: object, field: str) -> None:
+    answer = post(service, body)
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_input"
+    assert field in answer.json()["message"]
+
+
+def test_a_bad_item_in_a_batch_gets_422_naming_its_index(service: Service) -> None:
+    answer = post(service, {"inputs": [{"x": 1}, {"x": None}]}, "/predict/batch")
+    assert answer.status_code == 422 and "inputs[1].x" in answer.json()["message"]
+
+
+def test_a_body_that_is_not_json_gets_400(service: Service) -> None:
+    answer = requests.post(f"{service.url}/predict", data=b"{not json", timeout=5)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_json"
+
+
+def test_a_huge_body_gets_413_without_being_read(service: Service) -> None:
+    huge = b'{"x": 1, "pad": "' + b"a" * 200_000 + b'"}'
+    assert requests.post(f"{service.url}/predict", data=huge, timeout=5).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while streaming
+        yield b'{"x": 1, "pad": "'
+        for _ in range(100):
+            yield b"a" * 10_000
+        yield b'"}'
+
+    streamed = requests.post(f"{service.url}/predict", data=chunks(), timeout=5)
+    assert streamed.status_code == 413 and streamed.json()["error"] == "body_too_large"
+
+
+def test_an_exception_in_predict_gets_500_with_an_error_id_in_the_log(service: Service) -> None:
+    answer = post(service, {"x": 1, "mode": "raise"})
+    assert answer.status_code == 500
+    body = answer.json()
+    assert body["error"] == "predict_failed" and "RuntimeError" in body["message"]
+    assert "the model broke" not in answer.text  # the traceback stays in the log
+    time.sleep(0.2)
+    log = service.log.read_text()
+    assert body["error_id"] in log and "the model broke" in log
+
+
+def test_a_slow_predict_gets_504_and_the_service_keeps_answering(service: Service) -> None:
+    started = time.monotonic()
+    answer = post(service, {"x": 1, "mode": "slow"})
+    assert answer.status_code == 504 and time.monotonic() - started < 2.5
+    assert post(service, {"x": 1}).json() == {"prediction": 2}
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("nan", [None, None, 1.5]),
+        ("numpy", [0.0, 1.5, 3.0]),
+        ("frame", [{"x": 1.5, "y": 0.5}, {"x": 2.5, "y": None}]),
+        ("scalar", 1.5),
+    ],
+)
+def test_numpy_pandas_and_non_finite_results_are_plain_json(
+    service: Service, mode: str, expected: object
+) -> None:
+    answer = post(service, {"x": 1.5, "mode": mode})
+    assert answer.status_code == 200
+    assert answer.json() == {"prediction": expected}
+
+
+def test_health_metrics_openapi_and_metadata(service: Service) -> None:
+    assert requests.get(f"{service.url}/healthz", timeout=5).json() == {"status": "ok"}
+    openapi = requests.get(f"{service.url}/openapi.json", timeout=5).json()
+    body = openapi["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["properties"]["x"] == {"type": "number"}
+    assert body["example"] == {"x": 1}
+    assert requests.get(f"{service.url}/metadata", timeout=5).json()["name"] == "svc"
+    metrics = requests.get(f"{service.url}/metrics", timeout=5).text
+    assert 'model_requests_total{route="/predict",status="200"}' in metrics
+    assert "model_request_seconds_bucket" in metrics
+
+
+def test_unknown_routes_and_methods_get_json_404_and_405(service: Service) -> None:
+    missing = requests.get(f"{service.url}/nowhere", timeout=5)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    wrong = requests.get(f"{service.url}/predict", timeout=5)
+    assert wrong.status_code == 405 and "POST" in wrong.json()["message"]
+
+
+def test_concurrent_requests_to_a_batching_service_each_get_their_own_answer(
+    tmp_path: Path,
+) -> None:
+    running = start_service(tmp_path, ["import time", code(BATCHING, "predict")])
+    try:
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            answers = list(pool.map(lambda x: post(running, {"x": x}).json(), range(200)))
+        assert answers == [{"prediction": x * 10} for x in range(200)]
+        bad = post(running, {"x": "nope"})
+        assert bad.status_code == 422
+        metrics = requests.get(f"{running.url}/metrics", timeout=5).text
+        sizes = [line for line in metrics.splitlines() if line.startswith("model_batch_size_count")]
+        batches = int(sizes[0].split()[-1])
+        assert batches < 200  # requests were grouped: fewer calls than requests
+    finally:
+        running.process.kill()
+
+
+def test_api_keys_are_required_when_configured(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("file-key\n")
+    env = {"JUPYTER_DEPLOY_API_KEYS": "k1, k2", "JUPYTER_DEPLOY_API_KEYS_FILE": str(keys)}
+    running = start_service(
+        tmp_path, [code("def predict(x: int) -> int:\n    return x", "predict")], env
+    )
+    try:
+        assert post(running, {"x": 1}).status_code == 401
+        assert post(running, {"x": 1}, headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert post(running, {"x": 1}, headers={"Authorization": "Bearer k2"}).status_code == 200
+        assert post(running, {"x": 1}, headers={"X-API-Key": "file-key"}).status_code == 200
+        assert requests.get(f"{running.url}/healthz", timeout=5).status_code == 200
+    finally:
+        running.process.kill()
+
+
+def test_sigusr1_opens_the_public_port_and_sigterm_finishes_in_flight_requests(
+    tmp_path: Path,
+) -> None:
+    slow = "import time\n\ndef predict(x: int) -> int:\n    time.sleep(1)\n    return x"
+    running = start_service(tmp_path, [code(slow, "predict")])
+    public = f"http://127.0.0.1:{running.public_port}"
+    # When SIGUSR1 arrives, then the public port answers too
+    running.process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 5
+    while "public port" not in running.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert requests.get(f"{public}/healthz", timeout=5).status_code == 200
+    # When SIGTERM arrives during a slow request, then that request still gets its answer
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(post, running, {"x": 7})
+        time.sleep(0.3)
+        running.process.send_signal(signal.SIGTERM)
+        assert pending.result().json() == {"prediction": 7}
+    assert running.process.wait(timeout=10) == 0
+
+
+def test_jupyter_deploy_serve_runs_an_exported_bundle(tmp_path: Path) -> None:
+    nb = make_notebook(code("def predict(x: int) -> int:\n    return -x", "predict"))
+    compile_notebook(nb, name="neg").write(tmp_path / "neg")
+    port = free_port()
+    command = [sys.executable, "-m", "jupyter_deploy", "serve", str(tmp_path / "neg")]
+    process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/readyz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert requests.post(f"{url}/predict", json={"x": 3}, timeout=5).json() == {
+            "prediction": -3
+        }
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) == 0
