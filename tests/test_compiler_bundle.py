@@ -92,7 +92,7 @@ def test_requirements_pin_the_imports_and_the_runtime_but_not_the_standard_libra
     bundle = compile_notebook(typed_notebook(), name="m")
     lines = bundle.files["requirements.txt"].decode().splitlines()
     names = [line.split("==")[0].lower() for line in lines]
-    assert "numpy" in names and "starlette" in names and "uvicorn" in names
+    assert "numpy" in names and "uvicorn" in names and "uvloop" in names
     assert "typing" not in names
     assert all("==" in line for line in lines)
     assert bundle.metadata["requirements"] == lines

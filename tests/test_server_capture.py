@@ -131,9 +131,9 @@ async def test_capture_from_a_busy_kernel_times_out(
     model_notebook(jp_root_dir)
     kernel_id = await start_session(jp_fetch, "iris.ipynb")
     busy = asyncio.ensure_future(
-        execute_in_kernel(jp_serverapp.kernel_manager, kernel_id, "import time; time.sleep(4)", 30)
+        execute_in_kernel(jp_serverapp.kernel_manager, kernel_id, "import time; time.sleep(6)", 30)
     )
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(2)
     # When a capture is allowed one second
     with pytest.raises(CaptureTimeout, match="did not hand over"):
         await capture_values(jp_serverapp.kernel_manager, kernel_id, ["model"], 1.0)

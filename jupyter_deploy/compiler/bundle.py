@@ -21,7 +21,7 @@ from jupyter_deploy import __version__
 from jupyter_deploy.compiler import requirements
 from jupyter_deploy.compiler.capture import global_references, main_references
 from jupyter_deploy.compiler.cells import EXAMPLE, Cell, predict_cell, read_cells
-from jupyter_deploy.compiler.closure import Plan, analyze_cells
+from jupyter_deploy.compiler.closure import Plan, analyze_cells, bound_names, free_names
 from jupyter_deploy.compiler.emit import render_module
 from jupyter_deploy.compiler.schema import input_schema, output_schema
 from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook, InvalidRequest
@@ -37,6 +37,8 @@ class Bundle:
     files: dict[str, bytes]
     metadata: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    preview: bool = False
+    """Compiled without (some) computed values: for review only, not deployable."""
 
     @property
     def module(self) -> str:
@@ -45,6 +47,8 @@ class Bundle:
 
     def write(self, directory: str | Path) -> Path:
         """Write the bundle into `directory` (created); stale artifacts are removed."""
+        if self.preview:
+            self.tarball()  # refuses, naming what is missing
         root = Path(directory)
         stale = root / "artifacts"
         if stale.is_dir():
@@ -59,6 +63,12 @@ class Bundle:
 
     def tarball(self) -> bytes:
         """A deterministic .tar.gz of the bundle (sorted, no times, no owners)."""
+        if self.preview:
+            missing = [a["name"] for a in self.metadata["artifacts"] if a["sha256"] is None]
+            raise ArtifactNotCaptured(
+                f"This bundle is a preview without {', '.join(missing)}: compile it with the "
+                "values captured from a kernel to deploy it."
+            )
         raw = io.BytesIO()
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for relative, data in sorted(self.files.items()):
@@ -124,8 +134,13 @@ def compile_notebook(
     notebook_dir: str | Path | None = None,
     artifacts: Mapping[str, bytes] | None = None,
     source_bytes: bytes | None = None,
+    preview: bool = False,
 ) -> Bundle:
-    """Compile a notebook (a NotebookNode, or a path to one) into a Bundle."""
+    """Compile a notebook (a NotebookNode, or a path to one) into a Bundle.
+
+    `preview=True` compiles without the computed values (for review): their files are left
+    out, their hashes are null, and the bundle cannot be deployed.
+    """
     if isinstance(nb, str | Path):
         path = Path(nb)
         nb, source_bytes = load_notebook(path)
@@ -133,9 +148,10 @@ def compile_notebook(
         notebook_dir = notebook_dir or path.parent
     name = check_name(name or default_name(source_path))
     with _gc_paused():
-        return _compile(
-            nb, name, source_path or f"{name}.ipynb", notebook_dir, artifacts, source_bytes
+        bundle = _compile(
+            nb, name, source_path or f"{name}.ipynb", notebook_dir, artifacts, source_bytes, preview
         )
+    return bundle
 
 
 def _compile(
@@ -145,6 +161,7 @@ def _compile(
     notebook_dir: str | Path | None,
     artifacts: Mapping[str, bytes] | None,
     source_bytes: bytes | None,
+    preview: bool = False,
 ) -> Bundle:
     directory = Path(notebook_dir or ".")
     cells = read_cells(nb)
@@ -153,9 +170,11 @@ def _compile(
     roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
     plan = analyze_cells(cells, predict, roots)
     missing = [n for n in plan.artifact_names if n not in values]
-    if missing:
+    if missing and not preview:
         raise _not_captured(plan, missing)
-    return _assemble(plan, cells, nb, name, source_path, directory, values, source_bytes)
+    bundle = _assemble(plan, cells, nb, name, source_path, directory, values, source_bytes)
+    bundle.preview = bool(missing)
+    return bundle
 
 
 def _not_captured(plan: Plan, missing: list[str]) -> ArtifactNotCaptured:
@@ -180,9 +199,11 @@ def _assemble(
     warnings = list(plan.warnings)
     files: dict[str, bytes] = {"predict.py": render_module(plan, name, source_path).encode()}
     for artifact in plan.artifact_names:
-        files[f"artifacts/{artifact}.pkl"] = bytes(values[artifact])
+        if artifact in values:
+            files[f"artifacts/{artifact}.pkl"] = bytes(values[artifact])
     data_files = _data_files(plan, nb, directory)
     modules = _imported_modules(plan) | _pickled_modules(plan, values)
+    modules |= _guessed_modules(plan, cells, [n for n in plan.artifact_names if n not in values])
     local = _local_modules(modules, directory)
     distributions, unknown = requirements.distributions_for(modules - set(local))
     for module in unknown:
@@ -238,13 +259,14 @@ def _metadata(
         "input_schema": input_schema(predict_node),
         "output_schema": output_schema(predict_node),
         "example": example,
-        "artifacts": [_artifact_entry(n, values[n], files) for n in plan.artifact_names],
+        "artifacts": [_artifact_entry(n, values.get(n), files) for n in plan.artifact_names],
     }
 
 
-def _artifact_entry(name: str, data: bytes, files: dict[str, bytes]) -> dict[str, str]:
+def _artifact_entry(name: str, data: bytes | None, files: dict[str, bytes]) -> dict[str, Any]:
     path = f"artifacts/{name}.pkl"
-    entry = {"name": name, "path": path, "sha256": hashlib.sha256(files[path]).hexdigest()}
+    digest = hashlib.sha256(files[path]).hexdigest() if path in files else None
+    entry: dict[str, Any] = {"name": name, "path": path, "sha256": digest}
     type_name = getattr(data, "type_name", "")
     if type_name:
         entry["type"] = type_name
@@ -297,7 +319,26 @@ def _imported_modules(plan: Plan) -> set[str]:
 def _pickled_modules(plan: Plan, values: dict[str, bytes]) -> set[str]:
     modules: set[str] = set()
     for name in plan.artifact_names:
-        modules.update(module.split(".")[0] for module, _ in global_references(values[name]))
+        refs = global_references(values[name]) if name in values else []
+        modules.update(module.split(".")[0] for module, _ in refs)
+    return modules
+
+
+def _guessed_modules(plan: Plan, cells: list[Cell], missing: list[str]) -> set[str]:
+    """Without a value (a preview), the modules imported for the names that compute it."""
+    wanted: set[str] = set()
+    for name in missing:
+        wanted.update(free_names(plan.artifacts[name].stmt))
+    modules: set[str] = set()
+    for cell in cells:
+        if cell.index > plan.predict_cell.index:
+            break
+        for stmt in cell.stmts:
+            node = stmt.node
+            if isinstance(node, ast.Import | ast.ImportFrom) and wanted & set(bound_names(node)):
+                top = node.names[0].name if isinstance(node, ast.Import) else node.module or ""
+                if not getattr(node, "level", 0):
+                    modules.add(top.split(".")[0])
     return modules
 
 

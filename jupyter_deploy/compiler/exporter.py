@@ -42,7 +42,6 @@ class DeployExporter(Exporter):  # type: ignore[misc]
         names = analyze(nb_copy, source_path=source).artifact_names
         values = execute_and_capture(nb_copy, names, directory) if self.execute else None
         if values is None and names:
-            values = {name: b"" for name in names}
             self.log.warning(
                 "%s loads %s from artifacts/, which this export does not write: use "
                 "`jupyter deploy export --execute` for a deployable bundle.",
@@ -55,5 +54,6 @@ class DeployExporter(Exporter):  # type: ignore[misc]
             source_path=source,
             notebook_dir=directory,
             artifacts=values,
+            preview=True,
         )
         return bundle.module, resources

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from queue import Empty
 from typing import Any
 
+from tornado.web import HTTPError
+
 from jupyter_deploy.errors import CaptureFailed, CaptureTimeout, NoRunningKernel
 
 RUN_CELLS_HINT = "run the notebook's cells first (or load files in a setup cell)"
@@ -51,7 +53,7 @@ async def execute_in_kernel(
     """Run `code` in a running kernel and collect its stdout; CaptureTimeout after `timeout`."""
     try:
         kernel = kernel_manager.get_kernel(kernel_id)
-    except KeyError:
+    except (KeyError, HTTPError):
         raise NoRunningKernel(f"The notebook's kernel has stopped: {RUN_CELLS_HINT}.") from None
     client = kernel.client()
     client.start_channels()

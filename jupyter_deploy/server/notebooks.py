@@ -59,7 +59,11 @@ def default_name(path: str) -> str:
 
 
 async def load_notebook(contents_manager: Any, path: str) -> LoadedNotebook:
-    """Read and parse a notebook through the contents manager (which keeps it inside root)."""
+    """Read and parse a notebook through the contents manager, never outside the root.
+
+    The contents manager refuses `..`, but follows symlinks; the resolved path is checked too.
+    """
+    _inside_root(contents_manager, path)
     try:
         model = await ensure_async(contents_manager.get(path, content=True, type="file"))
     except Exception as exc:
@@ -72,6 +76,15 @@ async def load_notebook(contents_manager: Any, path: str) -> LoadedNotebook:
     except (ValueError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
         raise InvalidNotebook(f"{path} is not a valid notebook: {_first_line(exc)}") from None
     return LoadedNotebook(path, nb, text.encode("utf-8"), _directory(contents_manager, path))
+
+
+def _inside_root(contents_manager: Any, path: str) -> None:
+    root = getattr(contents_manager, "root_dir", None)
+    if not isinstance(root, str) or not root:
+        return
+    base = Path(root).resolve()
+    if not (base / path.lstrip("/")).resolve().is_relative_to(base):
+        raise PathOutsideRoot(f"The path {path!r} leads outside the Jupyter root.")
 
 
 def _directory(contents_manager: Any, path: str) -> Path | None:

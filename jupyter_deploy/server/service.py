@@ -77,7 +77,7 @@ class DeployService:
         loaded = await load_notebook(self.contents_manager, clean_path(path))
         deploy_name = self._name(name, loaded.path)
         names = self._artifact_names(loaded)
-        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, None)
+        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, None, True)
         return {
             "name": deploy_name,
             "module": _text(bundle.files.get("predict.py", b"")),
@@ -106,7 +106,11 @@ class DeployService:
         return list(plan.artifact_names)
 
     def _compile(
-        self, loaded: LoadedNotebook, name: str, artifacts: dict[str, bytes] | None
+        self,
+        loaded: LoadedNotebook,
+        name: str,
+        artifacts: dict[str, bytes] | None,
+        preview: bool = False,
     ) -> Any:
         from jupyter_deploy.compiler import compile_notebook
 
@@ -116,6 +120,8 @@ class DeployService:
             source_path=loaded.path,
             notebook_dir=loaded.directory,
             artifacts=artifacts,
+            source_bytes=loaded.source,
+            preview=preview,
         )
 
     async def _capture(self, path: str, names: list[str]) -> dict[str, bytes]:
