@@ -92,10 +92,11 @@ def logs(client: BuilderClient, name: str) -> None:
 
 def test(client: BuilderClient, name: str, payload: str) -> None:
     """POST a JSON input (default: the deployment's example) to the live /predict."""
+    given = _payload(payload) if payload.strip() else None
     url = client.deployment(name).get("url")
     if not url:
         raise Conflict(f"{name} has no live URL yet: %deploy status {name}.")
-    body = _payload(payload) if payload.strip() else _example(str(url), name)
+    body = given if given is not None else _example(str(url), name)
     started = time.perf_counter()
     try:
         response = requests.post(f"{str(url).rstrip('/')}/predict", json=body, timeout=30)

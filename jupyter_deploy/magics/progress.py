@@ -72,7 +72,7 @@ class TextProgress:
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.started = time.monotonic()
-        self.last = ""
+        self.printed: set[str] = set()
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)
@@ -84,10 +84,11 @@ class TextProgress:
 
     def phase(self, build: Json) -> None:
         """Print the new phase with the time since the start."""
-        phase = str(build.get("phase"))
-        if phase != self.last and phase not in ("live", "failed"):
-            self._print(f"  {phase:<9} {_elapsed(self.started)}")
-        self.last = phase
+        seen = [str(p.get("phase")) for p in build.get("phases") or []]
+        for phase in [*seen, str(build.get("phase"))]:
+            if phase not in self.printed and phase not in ("live", "failed"):
+                self._print(f"  {phase:<9} {_elapsed(self.started)}")
+                self.printed.add(phase)
 
     def log(self, text: str) -> None:
         """Build logs stay out of the text view (`%deploy logs NAME` shows them)."""
