@@ -50,6 +50,7 @@ class BuilderProcess:
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     process: subprocess.Popen[bytes] | None = None
+    options: tuple[str, ...] = ("--reuse-site-packages",)
 
     @property
     def url(self) -> str:
@@ -59,7 +60,7 @@ class BuilderProcess:
     def start(self) -> BuilderProcess:
         """Start it and wait for /healthz."""
         command = [sys.executable, "-m", "jupyter_deploy", "builder", "--port", str(self.port)]
-        command += ["--state", str(self.state), "--token", self.token, "--reuse-site-packages"]
+        command += ["--state", str(self.state), "--token", self.token, *self.options]
         log = open(self.state.parent / f"builder-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
