@@ -37,6 +37,9 @@ class Backend(ABC):
     """Runs versions of deployments somewhere: a local process, a container, a cluster."""
 
     name: ClassVar[str]
+    checks_itself: ClassVar[bool] = False
+    """True when `start` itself waits for readiness and the smoke test (e.g. Kubernetes probes),
+    so the pipeline does not reach the version over HTTP."""
 
     def __init__(self, state_dir: Path, options: Mapping[str, Any] | None = None) -> None:
         self.state_dir = state_dir

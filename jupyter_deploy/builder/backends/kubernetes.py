@@ -1,0 +1,324 @@
+"""Kubernetes backend: a Deployment, Service and HorizontalPodAutoscaler per deployment name.
+
+Options (builder flags): `registry` (where model images are pushed; required unless
+`dry_run`), `namespace` (default `default`), `kubeconfig` (default: in-cluster, then
+~/.kube/config), `base_image`, `dry_run` (print the manifests in the build log, apply
+nothing), `url_template` (default `http://{name}.{namespace}.svc.cluster.local`),
+`replicas` (2), `max_replicas` (5), `cpu` (`250m`), `memory` (`512Mi`).
+
+A new version patches the Deployment's pod template: Kubernetes rolls it out with
+`maxUnavailable: 0`, and a pod only becomes ready when its readiness probe (the model service's
+own probe: /readyz, then the example input through /predict) passes, so a broken version never
+takes traffic and the old pods keep serving. The builder waits for the rollout; if it does
+not complete, the template is patched back. Rollback patches back an earlier version's image
+(each pod template carries its version as a label; ReplicaSets keep the revisions).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.backends.docker import DockerBackend, image_tag
+from jupyter_deploy.errors import BackendUnavailable, BuildFailed
+
+PORT = 8000
+ROLLOUT_TIMEOUT = 600.0
+
+
+def object_name(deployment: str) -> str:
+    """The Kubernetes name of a deployment's objects."""
+    return f"jd-{deployment}"
+
+
+def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Deployment, Service and HorizontalPodAutoscaler for one version of a deployment."""
+    name, namespace = object_name(version.deployment), options.get("namespace", "default")
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "jupyter-deploy"}
+    pod_labels = {**labels, "jupyter-deploy/version": f"v{version.version}"}
+    metadata = {"name": name, "namespace": namespace, "labels": labels}
+    resources = {
+        "cpu": str(options.get("cpu", "250m")),
+        "memory": str(options.get("memory", "512Mi")),
+    }
+    container = {
+        "name": "model",
+        "image": image,
+        "args": ["--host", "0.0.0.0", "--port", str(PORT)],
+        "ports": [{"name": "http", "containerPort": PORT}],
+        "readinessProbe": {
+            "exec": {
+                "command": [
+                    "python3",
+                    "-m",
+                    "jupyter_deploy_runtime.probe",
+                    "--port",
+                    str(PORT),
+                    "--bundle",
+                    "/srv/model",
+                ]
+            },
+            "initialDelaySeconds": 1,
+            "periodSeconds": 5,
+            "timeoutSeconds": 30,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 10,
+        },
+        "resources": {"requests": resources, "limits": {"memory": resources["memory"]}},
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {**metadata, "annotations": {"jupyter-deploy/version": str(version.version)}},
+        "spec": {
+            "replicas": int(options.get("replicas", 2)),
+            "revisionHistoryLimit": 20,
+            "selector": {"matchLabels": labels},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {"containers": [container], "terminationGracePeriodSeconds": 30},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {
+            "selector": labels,
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+        },
+    }
+    autoscaler = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": int(options.get("replicas", 2)),
+            "maxReplicas": int(options.get("max_replicas", 5)),
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
+    return [deployment, service, autoscaler]
+
+
+class KubernetesBackend(Backend):
+    """Versions as rolling updates of one Deployment per name."""
+
+    name: ClassVar[str] = "kubernetes"
+    checks_itself: ClassVar[bool] = True
+
+    def __init__(self, state_dir: Path, options: Any = None, api_client: Any = None) -> None:
+        super().__init__(state_dir, options)
+        self._api_client = api_client
+        self.images = DockerBackend(state_dir, self.options)
+
+    @property
+    def namespace(self) -> str:
+        """Where the objects live."""
+        return str(self.options.get("namespace", "default"))
+
+    def api(self) -> Any:
+        """The kubernetes client's ApiClient (from kubeconfig or in-cluster)."""
+        if self._api_client is None:
+            from kubernetes import client, config
+
+            try:
+                if self.options.get("kubeconfig"):
+                    config.load_kube_config(config_file=str(self.options["kubeconfig"]))  # type: ignore[no-untyped-call]
+                else:
+                    try:
+                        config.load_incluster_config()  # type: ignore[no-untyped-call]
+                    except config.ConfigException:
+                        config.load_kube_config()  # type: ignore[no-untyped-call]
+            except Exception as error:
+                raise BackendUnavailable(f"No Kubernetes cluster configured ({error}).") from None
+            self._api_client = client.ApiClient()
+        return self._api_client
+
+    def image(self, version: Version) -> str:
+        """The pushed image of a version."""
+        registry = str(self.options.get("registry") or "").rstrip("/")
+        return f"{registry}/{image_tag(version.deployment, version.version)}".lstrip("/")
+
+    def prepare(self, version: Version, log: LogFn) -> None:
+        """Build the image (as the Docker backend does) and push it to the registry."""
+        image = self.image(version)
+        version.handle["image"] = image
+        if self.options.get("dry_run"):
+            log(f"dry run: would build and push {image}")
+            return
+        if not self.options.get("registry"):
+            raise BackendUnavailable("The kubernetes backend needs --registry to push images to.")
+        self.images.prepare(version, log)
+        local = image_tag(version.deployment, version.version)
+        self.images.client.images.get(local).tag(image)
+        log(f"pushing {image}")
+        for line in self.images.client.images.push(image, stream=True, decode=True):
+            if "error" in line:
+                raise BuildFailed(f"docker push failed: {line['error']}")
+
+    def start(self, version: Version, log: LogFn) -> None:
+        """Apply the manifests and wait for the rolling update (readiness = smoke test)."""
+        objects = manifests(
+            version, version.handle.get("image") or self.image(version), self.options
+        )
+        if self.options.get("dry_run"):
+            import yaml
+
+            log("dry run: these manifests would be applied")
+            log(yaml.safe_dump_all(objects, sort_keys=False))
+            raise BuildFailed("Dry run: the manifests are in the build log; nothing was applied.")
+        previous = self._get_deployment(version.deployment)
+        for item in objects:
+            self._apply(item, log)
+        try:
+            self._wait_rollout(version, log)
+        except BuildFailed:
+            if previous is not None:
+                log("patching the Deployment back to the previous pod template")
+                self._patch_back(previous)
+            raise
+
+    def private_url(self, version: Version) -> str:
+        """Inside the cluster, the Service."""
+        return self.stable_url(version.deployment, version.public_port)
+
+    def stable_url(self, deployment: str, public_port: int) -> str:
+        """The Service's URL (or `url_template`, e.g. an ingress host)."""
+        template = str(
+            self.options.get("url_template") or "http://{name}.{namespace}.svc.cluster.local"
+        )
+        return template.format(name=object_name(deployment), namespace=self.namespace)
+
+    def publish(self, version: Version, log: LogFn) -> None:
+        """The Service already selects the rolled-out pods."""
+        log(f"{object_name(version.deployment)} serves version {version.version}")
+
+    def stop(self, version: Version, log: LogFn) -> None:
+        """The rolling update retired the old pods; nothing is left to stop for one version."""
+
+    def is_running(self, version: Version) -> bool:
+        """The Deployment runs this version's template and has available pods."""
+        body = self._get_deployment(version.deployment)
+        if body is None:
+            return False
+        annotations = body.get("metadata", {}).get("annotations", {})
+        available = body.get("status", {}).get("availableReplicas") or 0
+        return annotations.get("jupyter-deploy/version") == str(version.version) and available > 0
+
+    def remove(self, deployment: str, log: LogFn) -> None:
+        """Delete the Deployment, Service and HorizontalPodAutoscaler."""
+        name = object_name(deployment)
+        for path in (
+            f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers/{name}",
+            f"/api/v1/namespaces/{self.namespace}/services/{name}",
+            f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{name}",
+        ):
+            self._call("DELETE", path, ok_missing=True)
+        log(f"{name} removed from namespace {self.namespace}")
+
+    # --- the API, through the official client's ApiClient ---------------------------------
+
+    def _paths(self, item: dict[str, Any]) -> tuple[str, str]:
+        kind, name = item["kind"], item["metadata"]["name"]
+        base = {
+            "Deployment": f"/apis/apps/v1/namespaces/{self.namespace}/deployments",
+            "Service": f"/api/v1/namespaces/{self.namespace}/services",
+            "HorizontalPodAutoscaler": (
+                f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers"
+            ),
+        }[kind]
+        return base, f"{base}/{name}"
+
+    def _apply(self, item: dict[str, Any], log: LogFn) -> None:
+        collection, path = self._paths(item)
+        if self._call("GET", path, ok_missing=True) is None:
+            self._call("POST", collection, body=item)
+            log(f"created {item['kind']} {item['metadata']['name']}")
+        else:
+            self._call("PATCH", path, body=item, merge=True)
+            log(f"updated {item['kind']} {item['metadata']['name']}")
+
+    def _get_deployment(self, deployment: str) -> dict[str, Any] | None:
+        path = f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{object_name(deployment)}"
+        return self._call("GET", path, ok_missing=True)
+
+    def _patch_back(self, previous: dict[str, Any]) -> None:
+        _, path = self._paths({"kind": "Deployment", "metadata": previous["metadata"]})
+        patch = {
+            "metadata": {"annotations": previous["metadata"].get("annotations", {})},
+            "spec": {"template": previous["spec"]["template"]},
+        }
+        self._call("PATCH", path, body=patch, merge=True)
+
+    def _wait_rollout(self, version: Version, log: LogFn) -> None:
+        deadline = time.monotonic() + float(self.options.get("rollout_timeout", ROLLOUT_TIMEOUT))
+        while time.monotonic() < deadline:
+            body = self._get_deployment(version.deployment) or {}
+            spec, status = body.get("spec", {}), body.get("status", {})
+            wanted = int(spec.get("replicas", 1))
+            done = (
+                status.get("observedGeneration", 0) >= body.get("metadata", {}).get("generation", 1)
+                and status.get("updatedReplicas", 0) == wanted
+                and status.get("availableReplicas", 0) >= wanted
+                and status.get("replicas", 0) == wanted
+            )
+            if done:
+                log(f"rolled out: {wanted} ready pods of version {version.version}")
+                return
+            time.sleep(float(self.options.get("poll_seconds", 2)))
+        raise BuildFailed(
+            "The rolling update did not finish: the new pods never passed their readiness "
+            "probe (model load and example input). The old pods keep serving."
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        ok_missing: bool = False,
+        merge: bool = False,
+    ) -> dict[str, Any] | None:
+        """One REST call through the official client (auth, TLS and host from its config)."""
+        api = self.api()
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            kind = "application/merge-patch+json" if merge else "application/json"
+            headers["Content-Type"] = kind
+        request = api.param_serialize(
+            method=method,
+            resource_path=path,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = api.call_api(*request[:4], post_params=request[4])
+        response.read()
+        if response.status == 404 and ok_missing:
+            return None
+        if not 200 <= response.status < 300:
+            reason = (response.data or b"")[:300].decode(errors="replace")
+            raise BuildFailed(f"Kubernetes refused {method} {path}: {response.status} {reason}")
+        data = json.loads(response.data or b"{}")
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,232 @@
+"""The Kubernetes backend: manifests checked against the official schemas, and the real client
+exercised up to the wire against a recorded API server on 127.0.0.1 (no cluster runs here).
+An opt-in test talks to a real cluster when KUBECONFIG is set."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_deploy.builder.backends.base import Version
+from jupyter_deploy.builder.backends.kubernetes import KubernetesBackend, manifests
+from jupyter_deploy.errors import BuildFailed
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+Json = dict[str, Any]
+
+
+def version(number: int, tmp_path: Path) -> Version:
+    """A version of the deployment `iris`."""
+    return Version(
+        "iris", number, tmp_path, "0" * 64, 8000, 8000, {"image": f"reg.test/iris:v{number}"}
+    )
+
+
+class RecordedAPI(ThreadingHTTPServer):
+    """Answers the Kubernetes REST paths the backend uses, as the API server recorded them
+    (objects echoed back with metadata, generation and, unless `stall`, a finished rollout)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.objects: dict[str, Json] = {}
+        self.requests: list[tuple[str, str, Json | None]] = []
+        self.stall = False
+
+    def rolled_out(self, body: Json) -> Json:
+        replicas = body.get("spec", {}).get("replicas", 1)
+        generation = body["metadata"]["generation"]
+        if body.get("kind") == "Deployment" and not self.stall:
+            body["status"] = {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": replicas,
+            }
+        elif body.get("kind") == "Deployment":
+            body["status"] = {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": 0,
+            }
+        return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: RecordedAPI
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+    def _answer(self, status: int, body: Json) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Json | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length)) if length else None
+
+    def _missing(self) -> None:
+        self._answer(
+            404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+        )
+
+    def do_GET(self) -> None:
+        self.server.requests.append(("GET", self.path, None))
+        found = self.server.objects.get(self.path)
+        self._answer(200, found) if found else self._missing()
+
+    def do_POST(self) -> None:
+        body = self._body() or {}
+        self.server.requests.append(("POST", self.path, body))
+        body["metadata"]["generation"] = 1
+        path = f"{self.path}/{body['metadata']['name']}"
+        self.server.objects[path] = self.server.rolled_out(body)
+        self._answer(201, body)
+
+    def do_PATCH(self) -> None:
+        patch = self._body() or {}
+        self.server.requests.append(("PATCH", self.path, patch))
+        current = self.server.objects.get(self.path)
+        if current is None:
+            self._missing()
+            return
+        merged = _merge(copy.deepcopy(current), patch)
+        merged["metadata"]["generation"] = current["metadata"]["generation"] + 1
+        self.server.objects[self.path] = self.server.rolled_out(merged)
+        self._answer(200, merged)
+
+    def do_DELETE(self) -> None:
+        self.server.requests.append(("DELETE", self.path, None))
+        if self.server.objects.pop(self.path, None) is None:
+            self._missing()
+        else:
+            self._answer(200, {"kind": "Status", "status": "Success"})
+
+
+def _merge(target: Json, patch: Json) -> Json:
+    """JSON merge patch (RFC 7386), as the API server applies it."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        elif value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return target
+
+
+@pytest.fixture
+def api() -> Iterator[RecordedAPI]:
+    """The recorded API server, on 127.0.0.1."""
+    server = RecordedAPI()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def backend(api: RecordedAPI, tmp_path: Path) -> KubernetesBackend:
+    """The backend with the official client pointed at the recorded API."""
+    from kubernetes import client
+
+    configuration = client.Configuration(host=f"http://127.0.0.1:{api.server_address[1]}")
+    options = {"namespace": "models", "rollout_timeout": 1, "poll_seconds": 0.05}
+    return KubernetesBackend(tmp_path, options, api_client=client.ApiClient(configuration))
+
+
+def test_manifests_are_valid_kubernetes_objects(tmp_path: Path) -> None:
+    objects = manifests(version(3, tmp_path), "reg.test/iris:v3", {"namespace": "models"})
+    assert [o["kind"] for o in objects] == ["Deployment", "Service", "HorizontalPodAutoscaler"]
+    for item in objects:
+        kubernetes_validate.validate(item, "1.30.0", strict=True)
+    deployment = objects[0]["spec"]
+    assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    container = deployment["template"]["spec"]["containers"][0]
+    assert "jupyter_deploy_runtime.probe" in container["readinessProbe"]["exec"]["command"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
+
+
+def test_a_first_version_creates_the_three_objects_and_waits_for_the_rollout(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    lines: list[str] = []
+    backend.start(version(1, tmp_path), lines.append)
+    writes = [(m, p) for m, p, _ in api.requests if m != "GET"]
+    assert writes == [
+        ("POST", "/apis/apps/v1/namespaces/models/deployments"),
+        ("POST", "/api/v1/namespaces/models/services"),
+        ("POST", "/apis/autoscaling/v2/namespaces/models/horizontalpodautoscalers"),
+    ]
+    assert "rolled out: 2 ready pods of version 1" in lines
+    assert backend.is_running(version(1, tmp_path))
+    assert backend.stable_url("iris", 0) == "http://jd-iris.models.svc.cluster.local"
+
+
+def test_a_new_version_patches_the_template_for_a_rolling_update(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    backend.start(version(1, tmp_path), lambda _: None)
+    api.requests.clear()
+    backend.start(version(2, tmp_path), lambda _: None)
+    patches = [
+        body for m, p, body in api.requests if m == "PATCH" and p.endswith("deployments/jd-iris")
+    ]
+    image = patches[0]["spec"]["template"]["spec"]["containers"][0]["image"]  # type: ignore[index]
+    assert image == "reg.test/iris:v2"
+    assert backend.is_running(version(2, tmp_path)) and not backend.is_running(version(1, tmp_path))
+
+
+def test_a_rollout_that_never_gets_ready_fails_and_patches_the_old_template_back(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    backend.start(version(1, tmp_path), lambda _: None)
+    api.stall = True
+    with pytest.raises(BuildFailed, match="old pods keep serving"):
+        backend.start(version(2, tmp_path), lambda _: None)
+    method, path, body = api.requests[-1]
+    assert (method, path) == ("PATCH", "/apis/apps/v1/namespaces/models/deployments/jd-iris")
+    image = body["spec"]["template"]["spec"]["containers"][0]["image"]  # type: ignore[index]
+    assert image == "reg.test/iris:v1"
+
+
+def test_remove_deletes_every_object(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    backend.start(version(1, tmp_path), lambda _: None)
+    backend.remove("iris", lambda _: None)
+    assert api.objects == {}
+    assert [m for m, _, _ in api.requests[-3:]] == ["DELETE", "DELETE", "DELETE"]
+
+
+def test_dry_run_prints_the_manifests_and_applies_nothing(tmp_path: Path) -> None:
+    backend = KubernetesBackend(tmp_path, {"dry_run": True, "namespace": "models"})
+    lines: list[str] = []
+    with pytest.raises(BuildFailed, match="Dry run"):
+        backend.start(version(1, tmp_path), lines.append)
+    text = "\n".join(lines)
+    assert "kind: Deployment" in text and "kind: HorizontalPodAutoscaler" in text
+
+
+@pytest.mark.kubernetes
+@pytest.mark.skipif(
+    not os.environ.get("KUBECONFIG"), reason="set KUBECONFIG to test a real cluster"
+)
+def test_a_real_cluster_accepts_the_manifests_in_a_server_side_dry_run(tmp_path: Path) -> None:
+    backend = KubernetesBackend(tmp_path, {"kubeconfig": os.environ["KUBECONFIG"]})
+    for item in manifests(version(1, tmp_path), "reg.test/iris:v1", {"namespace": "default"}):
+        collection, _ = backend._paths(item)
+        backend._call("POST", f"{collection}?dryRun=All", body=item)
