@@ -258,3 +258,9 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(openapi_document(), indent=2, sort_keys=True))
