@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import Conflict, InvalidRequest, NotFound, VersionNotFound
 
 Json = dict[str, Any]
+BUSY_WAIT = 30.0  # seconds a delete waits for the name's current build (or drain) to end
 
 
 def free_port() -> int:
@@ -136,10 +138,15 @@ class BuildService:
     def delete(self, name: str) -> None:
         """Stop every version of `name` and forget it."""
         self.state.deployment_row(name)
-        with self.lock:
-            if self.running.get(name) or self.queues.get(name):
+        deadline = time.monotonic() + BUSY_WAIT
+        while True:
+            with self.lock:
+                if not (self.running.get(name) or self.queues.get(name)):
+                    self.running[name] = True
+                    break
+            if time.monotonic() > deadline:
                 raise Conflict(f"{name} has a build running: delete it when the build finishes.")
-            self.running[name] = True
+            time.sleep(0.05)
         try:
             log = BuildLog(self.state, f"delete-{name}")
             for row in self.state.versions(name):

@@ -72,22 +72,29 @@ class Pipeline:
             if not self.backend.checks_itself:
                 self.smoke_test(version, log)
             phase = "live"
-            self.switch(version, old, log)
+            self.backend.publish(version, log)
+            self._save(version)
+            if old is not None and old.version != version.version:
+                self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
             self.state.set_live(version.deployment, version.version)
-            self.state.set_phase(build_id, "live", url=url)
             log(f"live at {url}")
-        except Exception as error:
+            self.state.set_phase(build_id, "live", url=url)
+        except Exception as error:  # any failure fails the build, never the builder
             self._failed(build_id, version, phase, error, started, log)
+            return
+        self.retire(old, version, log)
 
-    def switch(self, version: Version, old: Version | None, log: Callable[[str], None]) -> None:
-        """Publish the new version on the stable URL, then drain and stop the old one."""
-        self.backend.publish(version, log)
-        self._save(version)
-        if old is not None and old.version != version.version:
-            log(f"draining version {old.version}")
+    def retire(self, old: Version | None, new: Version, log: Callable[[str], None]) -> None:
+        """Drain and stop the version the new one replaced (once the new one is live)."""
+        if old is None or old.version == new.version:
+            return
+        log(f"draining version {old.version}")
+        try:
             self.backend.stop(old, log)
-            self.state.update_version(old.deployment, old.version, handle=old.handle)
+        except Exception as error:  # the new version serves either way
+            log(f"could not stop version {old.version}: {error}")
+        self.state.update_version(old.deployment, old.version, handle=old.handle)
 
     def wait_ready(self, version: Version, log: Callable[[str], None]) -> None:
         """Poll /readyz until 200; fail fast when the service dies or cannot load predict.py."""

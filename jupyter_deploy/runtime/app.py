@@ -39,7 +39,7 @@ class Settings:
     max_body: int = 8 * 1024 * 1024
     timeout: float = 30.0
     max_batch: int = 32
-    max_wait: float = 0.005
+    max_wait: float = 0.0
     api_keys: list[str] = field(default_factory=list)
 
     @classmethod
@@ -54,7 +54,7 @@ class Settings:
             max_body=int(env.get("JUPYTER_DEPLOY_MAX_BODY", cls.max_body)),
             timeout=float(env.get("JUPYTER_DEPLOY_TIMEOUT", cls.timeout)),
             max_batch=int(env.get("JUPYTER_DEPLOY_MAX_BATCH", cls.max_batch)),
-            max_wait=float(env.get("JUPYTER_DEPLOY_MAX_WAIT_MS", 5)) / 1000,
+            max_wait=float(env.get("JUPYTER_DEPLOY_MAX_WAIT_MS", 0)) / 1000,
             api_keys=[k for k in keys if k and not k.startswith("#")],
         )
 

@@ -44,6 +44,12 @@ def draining_server(config: Any) -> Any:
                 loop.add_signal_handler(signum, self.handle_exit, signum, None)
             yield
 
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            """Stop accepting at once (not at the next tick), then shut down gracefully."""
+            super().handle_exit(sig, frame)
+            for server in getattr(self, "servers", []):
+                server.close()
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             for server in self.servers:
                 server.close()

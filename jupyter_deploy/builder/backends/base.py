@@ -65,6 +65,9 @@ class Backend(ABC):
     def stop(self, version: Version, log: LogFn) -> None:
         """Drain in-flight requests and stop the version; idempotent."""
 
+    def begin_stop(self, version: Version) -> None:  # noqa: B027 - optional hook
+        """Make the version stop accepting requests now, without waiting; `stop` finishes."""
+
     @abstractmethod
     def is_running(self, version: Version) -> bool:
         """True when the version still serves (used to re-adopt after a builder restart)."""

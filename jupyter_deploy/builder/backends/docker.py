@@ -150,6 +150,12 @@ class DockerBackend(Backend):
             time.sleep(0.05)
         raise BuildFailed(f"Version {version.version} did not open port {version.public_port}.")
 
+    def begin_stop(self, version: Version) -> None:
+        """SIGTERM to the container: it closes its listeners at once and drains."""
+        container = self._container(version)
+        if container is not None and container.status == "running":
+            container.kill(signal="SIGTERM")
+
     def stop(self, version: Version, log: LogFn) -> None:
         """SIGTERM (in-flight requests finish), then remove the container."""
         container = self._container(version)

@@ -117,6 +117,11 @@ class LocalBackend(Backend):
             f"Version {version.version} did not open the stable port {version.public_port}."
         )
 
+    def begin_stop(self, version: Version) -> None:
+        """SIGTERM: the service closes its listeners at once and drains."""
+        if self.is_running(version):
+            os.kill(int(version.handle["pid"]), signal.SIGTERM)
+
     def stop(self, version: Version, log: LogFn) -> None:
         """SIGTERM (in-flight requests finish), SIGKILL after the grace period."""
         pid = version.handle.get("pid")
