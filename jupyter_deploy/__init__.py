@@ -29,3 +29,10 @@ def deploy(function: Any, name: str | None = None, **options: Any) -> Any:
     from jupyter_deploy.magics import deploy_function
 
     return deploy_function(function, name=name, **options)
+
+
+def compile_notebook(nb: Any, **options: Any) -> Any:
+    """Compile a notebook (or a path to one) into a Bundle; see `jupyter_deploy.compiler`."""
+    from jupyter_deploy.compiler import compile_notebook as compile_
+
+    return compile_(nb, **options)

@@ -101,6 +101,19 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     running.process.wait()
 
 
+def wait_ready(url: str, timeout: float = 30) -> None:
+    """Until GET /readyz answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/readyz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
 def post(service: Service, body: object, path: str = "/predict", **kw: object) -> requests.Response:
     """POST JSON to the service."""
     return requests.post(f"{service.url}{path}", json=body, timeout=10, **kw)  # type: ignore[arg-type]
@@ -276,16 +289,31 @@ def test_jupyter_deploy_serve_runs_an_exported_bundle(tmp_path: Path) -> None:
     process = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/readyz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+        wait_ready(url)
         assert requests.post(f"{url}/predict", json={"x": 3}, timeout=5).json() == {
             "prediction": -3
         }
     finally:
         process.terminate()
         assert process.wait(timeout=15) == 0
+
+
+def test_several_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
+    nb = make_notebook(code("def predict(x: int) -> int:\n    return x + 1", "predict"))
+    bundle = compile_notebook(nb, name="workers").write(tmp_path / "w")
+    port = free_port()
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", ".", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2"], cwd=bundle, env={**os.environ, "PYTHONPATH": str(bundle)}
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        answers = {
+            requests.post(f"{url}/predict", json={"x": i}, timeout=5).json()["prediction"]
+            for i in range(20)
+        }
+        assert answers == {i + 1 for i in range(20)}
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0

@@ -118,12 +118,13 @@ def predict_cell(cells: list[Cell]) -> Cell:
     return tagged[0]
 
 
-def parse_statements(source: str, cell: Cell) -> list[Stmt]:
-    """The cell's statements; IPython syntax made plain Python (or marked)."""
-    python = source
-    if _IPYTHON_SYNTAX.search(source):
-        python = _transform(source)
-    tree = _parse(python, cell, offset=0)
+def parse_statements(source: str, cell: Cell, offset: int = 0) -> list[Stmt]:
+    """The cell's statements; IPython syntax made plain Python (or marked).
+
+    `offset` counts the lines above `source` in the cell (a cell magic's body starts at 1).
+    """
+    python = _transform(source) if _IPYTHON_SYNTAX.search(source) else source
+    tree = _parse(python, cell, offset=offset)
     lines = python.splitlines(keepends=True)
     stmts: list[Stmt] = []
     for node in tree.body:
@@ -215,13 +216,7 @@ def _unmagic(node: ast.stmt, text: str, cell: Cell) -> list[Stmt]:
 
 
 def _python_body(body: str, cell: Cell) -> list[Stmt]:
-    python = _transform(body) if _IPYTHON_SYNTAX.search(body) else body
-    tree = _parse(python, cell, offset=1)
-    lines = python.splitlines(keepends=True)
-    stmts: list[Stmt] = []
-    for node in tree.body:
-        stmts.extend(_unmagic(node, _segment(python, lines, node, tree.body), cell))
-    return stmts
+    return parse_statements(body, cell, offset=1)
 
 
 def _describe(method: str, name: str) -> str:
