@@ -96,8 +96,14 @@ def _push(client: BuilderClient, args: argparse.Namespace) -> int:
 
 
 def _follow(client: BuilderClient, build: dict[str, Any]) -> int:
+    printed: set[str] = set()
+
     def phase(current: dict[str, Any]) -> None:
-        print(f"  phase: {current['phase']}", flush=True)
+        phases = [str(p["phase"]) for p in current.get("phases") or []]
+        for name in [*phases, str(current["phase"])]:
+            if name not in printed:
+                printed.add(name)
+                print(f"  phase: {name}", flush=True)
 
     def log(text: str) -> None:
         sys.stdout.write("".join(f"    {line}\n" for line in text.splitlines()))
