@@ -6,46 +6,29 @@ on the host network: no bridge exists on these machines.
 
 from __future__ import annotations
 
-import subprocess
+import secrets
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
-from builder_helpers import BuilderProcess, Load, bundle_tarball
+from builder_helpers import BuilderProcess, Load, bundle_tarball, cleanup, docker_engine
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-BASE_IMAGE = "local/python3-bookworm:base"
-
-
-def engine() -> object:
-    """The docker SDK client, or a skip with the reason."""
-    docker = pytest.importorskip("docker")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:
-        pytest.skip(f"no Docker engine ({type(error).__name__}): scripts/dockerd-up starts one")
-    return client
+NAME = f"dock{secrets.token_hex(3)}"  # images are per name: concurrent runs must not share one
 
 
 @pytest.fixture(scope="module")
-def docker_builder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuilderProcess]:
+def docker_builder(
+    tmp_path_factory: pytest.TempPathFactory, docker_base_image: str
+) -> Iterator[BuilderProcess]:
     """A build service with the Docker backend on the offline base image."""
-    client = engine()
-    done = subprocess.run([str(ROOT / "scripts" / "make-base-image"), BASE_IMAGE], timeout=600)
-    assert done.returncode == 0
-    options = ("--backend", "docker", "--base-image", BASE_IMAGE)
+    options = ("--backend", "docker", "--base-image", docker_base_image)
     builder = BuilderProcess(tmp_path_factory.mktemp("docker") / "state", options=options)
     builder.start()
     yield builder
     builder.stop()
-    for container in client.containers.list(
-        all=True, filters={"label": "jupyter-deploy.deployment"}
-    ):  # type: ignore[attr-defined]
-        container.remove(force=True)
+    cleanup(builder.state)
 
 
 def test_push_builds_an_image_and_serves_from_a_labelled_container(
@@ -53,14 +36,14 @@ def test_push_builds_an_image_and_serves_from_a_labelled_container(
 ) -> None:
     client = docker_builder.client()
     started = time.monotonic()
-    build = client.wait(
-        client.create_build("dock", bundle_tarball(2, name="dock"))["id"], timeout=600
-    )
+    build = client.wait(client.create_build(NAME, bundle_tarball(2, name=NAME))["id"], timeout=600)
     first_seconds = time.monotonic() - started
     assert build["phase"] == "live", client.logs(build["id"]).text
     answer = requests.post(f"{build['url']}/predict", json={"x": 21}, timeout=10)
     assert answer.json() == {"prediction": 42}
-    containers = engine().containers.list(filters={"label": "jupyter-deploy.deployment=dock"})  # type: ignore[attr-defined]
+    containers = docker_engine().containers.list(
+        filters={"label": f"jupyter-deploy.deployment={NAME}"}
+    )  # type: ignore[attr-defined]
     assert [c.labels["jupyter-deploy.version"] for c in containers] == ["1"]
     print(f"first docker deploy: {first_seconds:.1f} s")
 
@@ -69,11 +52,11 @@ def test_code_only_redeploy_reuses_the_dependency_layer_and_fails_no_request(
     docker_builder: BuilderProcess,
 ) -> None:
     client = docker_builder.client()
-    url = client.deployment("dock")["url"]
+    url = client.deployment(NAME)["url"]
     with Load(f"{url}/predict", {"x": 1}) as load:
         started = time.monotonic()
         build = client.wait(
-            client.create_build("dock", bundle_tarball(3, name="dock"))["id"], timeout=600
+            client.create_build(NAME, bundle_tarball(3, name=NAME))["id"], timeout=600
         )
         seconds = time.monotonic() - started
     assert build["phase"] == "live" and build["url"] == url
@@ -85,9 +68,9 @@ def test_code_only_redeploy_reuses_the_dependency_layer_and_fails_no_request(
 
 def test_a_failing_version_leaves_the_old_container_serving(docker_builder: BuilderProcess) -> None:
     client = docker_builder.client()
-    url = client.deployment("dock")["url"]
+    url = client.deployment(NAME)["url"]
     failed = client.wait(
-        client.create_build("dock", bundle_tarball(name="dock", fail_example=True))["id"],
+        client.create_build(NAME, bundle_tarball(name=NAME, fail_example=True))["id"],
         timeout=600,
     )
     assert failed["phase"] == "failed" and failed["error"]["phase"] == "testing"
@@ -96,9 +79,10 @@ def test_a_failing_version_leaves_the_old_container_serving(docker_builder: Buil
 
 def test_delete_removes_the_containers_and_the_images(docker_builder: BuilderProcess) -> None:
     client = docker_builder.client()
-    client.delete("dock")
-    docker = engine()
+    client.delete(NAME)
+    docker = docker_engine()
     assert (
-        docker.containers.list(all=True, filters={"label": "jupyter-deploy.deployment=dock"}) == []
+        docker.containers.list(all=True, filters={"label": f"jupyter-deploy.deployment={NAME}"})
+        == []
     )  # type: ignore[attr-defined]
-    assert docker.images.list(filters={"label": "jupyter-deploy.deployment=dock"}) == []  # type: ignore[attr-defined]
+    assert docker.images.list(filters={"label": f"jupyter-deploy.deployment={NAME}"}) == []  # type: ignore[attr-defined]

@@ -4,8 +4,13 @@ Options:
 - `base_image` (default `python:3.11-slim`): the image model images start from; it needs
   Python 3 with pip on PATH. `scripts/make-base-image` builds one from Debian packages for
   engines that reach no registry.
-- `network` (default `host`): containers share the host's network, so the service binds
-  127.0.0.1 on its port and needs no bridge (engines started with `--bridge=none` work).
+- `network` (default `host`): builds and containers share the host's network, so the service
+  binds 127.0.0.1 on its port and needs no bridge (engines started with `--bridge=none` work).
+- `pip_from_host` (default true): pip inside `docker build` does not see this host's pip
+  configuration, so the index settings (`index-url`, `extra-index-url`, `trusted-host`,
+  `timeout`, read at build time from `pip config list`; local `file:` indexes left out) go
+  into the image as /etc/pip.conf before the dependency layer. Nothing is written in the repo.
+- `grace` (default 30): seconds a stopping container gets to drain before it is killed.
 
 Images are `jupyter-deploy/<deployment>:v<version>`, dependency layer first (requirements.txt
 and `pip install`), then the code: a code-only redeploy rebuilds one small layer. Containers
@@ -15,7 +20,11 @@ backend (SO_REUSEPORT in the shared network namespace, the new container gets SI
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -26,15 +35,19 @@ from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
 DEFAULT_BASE = "python:3.11-slim"
 LABEL = "jupyter-deploy.deployment"
+CONTEXT_LABEL = "jupyter-deploy.context"
 GRACE_SECONDS = 30
+
+PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "timeout", "default-timeout")
 
 DOCKERFILE = """\
 FROM {base}
 WORKDIR /srv/model
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.txt /srv/model/requirements.txt
+COPY build/pip.conf /etc/pip.conf
+COPY model/requirements.txt /srv/model/requirements.txt
 RUN python3 -m pip install --no-cache-dir -r requirements.txt
-COPY . /srv/model
+COPY model/ /srv/model/
 ENV PYTHONPATH=/srv/model
 ENTRYPOINT ["python3", "-m", "jupyter_deploy_runtime", "--bundle", "/srv/model"]
 """
@@ -45,13 +58,43 @@ def image_tag(deployment: str, version: int) -> str:
     return f"jupyter-deploy/{deployment}:v{version}"
 
 
-def build_context(bundle_dir: Path, base_image: str) -> bytes:
-    """A tar build context: the bundle plus the Dockerfile (deterministic, so layers cache)."""
+def host_pip_conf() -> str:
+    """This host's pip index settings as a pip.conf for inside the build (no local paths)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "[global]\n"
+    settings: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("=")
+        key = key.rpartition(".")[2]
+        if key in PIP_KEYS:
+            words = value.strip().strip("'\"").split()
+            kept = [w for w in words if not w.startswith("file:") and not w.startswith("/")]
+            if kept:
+                settings["timeout" if key == "default-timeout" else key] = " ".join(kept)
+    return "[global]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(settings.items()))
+
+
+def build_context(bundle_dir: Path, base_image: str, pip_conf: str = "[global]\n") -> bytes:
+    """A tar build context: Dockerfile, build/pip.conf and model/ (the bundle); deterministic,
+    so unchanged layers come from the cache."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         files = sorted(p for p in bundle_dir.rglob("*") if p.is_file())
-        entries = [("Dockerfile", DOCKERFILE.format(base=base_image).encode())]
-        entries += [(p.relative_to(bundle_dir).as_posix(), p.read_bytes()) for p in files]
+        entries = [
+            ("Dockerfile", DOCKERFILE.format(base=base_image).encode()),
+            ("build/pip.conf", pip_conf.encode()),
+        ]
+        entries += [
+            ("model/" + p.relative_to(bundle_dir).as_posix(), p.read_bytes()) for p in files
+        ]
         for name, data in entries:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), 0, 0o644
@@ -67,6 +110,7 @@ class DockerBackend(Backend):
     def __init__(self, state_dir: Path, options: Any = None) -> None:
         super().__init__(state_dir, options)
         self._client: Any = None
+        self._pip_conf: str | None = None
 
     @property
     def client(self) -> Any:
@@ -88,9 +132,19 @@ class DockerBackend(Backend):
         """Build the version's image, reusing cached layers (dependencies before code)."""
         base = str(self.options.get("base_image") or DEFAULT_BASE)
         tag = image_tag(version.deployment, version.version)
+        context = build_context(version.bundle_dir, base, self.pip_conf())
+        digest = hashlib.sha256(context).hexdigest()
+        version.handle["image"] = tag
+        if self._image_context(tag) == digest:
+            log(f"image {tag} already built from this bundle: reused")
+            return
         log(f"building image {tag} from {base}")
         started = time.monotonic()
-        context = build_context(version.bundle_dir, base)
+        labels = {
+            LABEL: version.deployment,
+            "jupyter-deploy.version": str(version.version),
+            CONTEXT_LABEL: digest,
+        }
         try:
             stream = self.client.api.build(
                 fileobj=io.BytesIO(context),
@@ -99,7 +153,7 @@ class DockerBackend(Backend):
                 rm=True,
                 forcerm=True,
                 network_mode=self.options.get("network", "host"),
-                labels={LABEL: version.deployment, "jupyter-deploy.version": str(version.version)},
+                labels=labels,
                 decode=True,
             )
             cached = _follow_build(stream, log)
@@ -107,8 +161,23 @@ class DockerBackend(Backend):
             raise
         except Exception as error:
             raise BuildFailed(f"docker build failed: {error}") from None
-        version.handle["image"] = tag
         log(f"image {tag} built in {time.monotonic() - started:.1f} s ({cached} cached steps)")
+
+    def pip_conf(self) -> str:
+        """The pip.conf the dependency layer installs with (this host's index settings)."""
+        if self._pip_conf is None:
+            use_host = self.options.get("pip_from_host", True) not in (False, "0", "false", "no")
+            self._pip_conf = host_pip_conf() if use_host else "[global]\n"
+        return self._pip_conf
+
+    def _image_context(self, tag: str) -> str | None:
+        """The build-context digest an existing image was built from, if it exists."""
+        try:
+            image = self.client.images.get(tag)
+        except Exception:
+            return None
+        labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+        return labels.get(CONTEXT_LABEL)
 
     def start(self, version: Version, log: LogFn) -> None:
         """Run the image on the host network, serving the version's private port."""
@@ -121,7 +190,11 @@ class DockerBackend(Backend):
             detach=True,
             name=f"jd-{version.deployment}-v{version.version}-{version.port}",
             network_mode=self.options.get("network", "host"),
-            labels={LABEL: version.deployment, "jupyter-deploy.version": str(version.version)},
+            labels={
+                LABEL: version.deployment,
+                "jupyter-deploy.version": str(version.version),
+                "jupyter-deploy.state": str(self.state_dir.resolve()),
+            },
             stop_signal="SIGTERM",
         )
         version.handle["container"] = container.id
