@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_deploy.builder.backends.base import Version
 from jupyter_deploy.builder.backends.kubernetes import KubernetesBackend, manifests
-from jupyter_deploy.errors import BuildFailed
+from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 Json = dict[str, Any]
@@ -30,32 +30,35 @@ def version(number: int, tmp_path: Path) -> Version:
     )
 
 
+FIXTURES = Path(__file__).parent / "fixtures" / "k8s"
+
+
+def recorded(name: str) -> Json:
+    """One recorded answer of the API server (tests/fixtures/k8s)."""
+    answer: Json = json.loads((FIXTURES / f"{name}.json").read_text())
+    return answer
+
+
 class RecordedAPI(ThreadingHTTPServer):
-    """Answers the Kubernetes REST paths the backend uses, as the API server recorded them
-    (objects echoed back with metadata, generation and, unless `stall`, a finished rollout)."""
+    """Answers the Kubernetes REST paths the backend uses with the API server's recorded
+    answers: objects echoed back with the metadata the server adds, a finished (or, with
+    `stall`, a stalled) rollout status, Status objects for errors; records every request."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.objects: dict[str, Json] = {}
         self.requests: list[tuple[str, str, Json | None]] = []
+        self.headers: list[dict[str, str]] = []
         self.stall = False
+        self.refuse: str | None = None
 
     def rolled_out(self, body: Json) -> Json:
-        replicas = body.get("spec", {}).get("replicas", 1)
-        generation = body["metadata"]["generation"]
-        if body.get("kind") == "Deployment" and not self.stall:
-            body["status"] = {
-                "observedGeneration": generation,
-                "replicas": replicas,
-                "updatedReplicas": replicas,
-                "availableReplicas": replicas,
-            }
-        elif body.get("kind") == "Deployment":
-            body["status"] = {
-                "observedGeneration": generation,
-                "replicas": replicas,
-                "updatedReplicas": 0,
-            }
+        if body.get("kind") == "Deployment":
+            status = recorded(
+                "deployment-status-stalled" if self.stall else "deployment-status-rolled-out"
+            )
+            status["observedGeneration"] = body["metadata"]["generation"]
+            body["status"] = status
         return body
 
 
@@ -78,26 +81,36 @@ class _Handler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length)) if length else None
 
     def _missing(self) -> None:
-        self._answer(
-            404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
-        )
+        self._answer(404, recorded("status-not-found"))
+
+    def _record(self, body: Json | None) -> bool:
+        """Note the request; False when the server is told to refuse it (answered already)."""
+        self.server.requests.append((self.command, self.path, body))
+        self.server.headers.append({k.lower(): v for k, v in self.headers.items()})
+        if self.server.refuse and self.command != "GET":
+            refusal = recorded(self.server.refuse)
+            self._answer(refusal["code"], refusal)
+            return False
+        return True
 
     def do_GET(self) -> None:
-        self.server.requests.append(("GET", self.path, None))
+        self._record(None)
         found = self.server.objects.get(self.path)
         self._answer(200, found) if found else self._missing()
 
     def do_POST(self) -> None:
         body = self._body() or {}
-        self.server.requests.append(("POST", self.path, body))
-        body["metadata"]["generation"] = 1
+        if not self._record(body):
+            return
+        body["metadata"].update(recorded("server-metadata"), generation=1)
         path = f"{self.path}/{body['metadata']['name']}"
         self.server.objects[path] = self.server.rolled_out(body)
         self._answer(201, body)
 
     def do_PATCH(self) -> None:
         patch = self._body() or {}
-        self.server.requests.append(("PATCH", self.path, patch))
+        if not self._record(patch):
+            return
         current = self.server.objects.get(self.path)
         if current is None:
             self._missing()
@@ -108,7 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, merged)
 
     def do_DELETE(self) -> None:
-        self.server.requests.append(("DELETE", self.path, None))
+        if not self._record(None):
+            return
         if self.server.objects.pop(self.path, None) is None:
             self._missing()
         else:
@@ -143,6 +157,8 @@ def backend(api: RecordedAPI, tmp_path: Path) -> KubernetesBackend:
     from kubernetes import client
 
     configuration = client.Configuration(host=f"http://127.0.0.1:{api.server_address[1]}")
+    configuration.api_key = {"authorization": "t0ken"}
+    configuration.api_key_prefix = {"authorization": "Bearer"}
     options = {"namespace": "models", "rollout_timeout": 1, "poll_seconds": 0.05}
     return KubernetesBackend(tmp_path, options, api_client=client.ApiClient(configuration))
 
@@ -201,6 +217,60 @@ def test_a_rollout_that_never_gets_ready_fails_and_patches_the_old_template_back
     assert (method, path) == ("PATCH", "/apis/apps/v1/namespaces/models/deployments/jd-iris")
     image = body["spec"]["template"]["spec"]["containers"][0]["image"]  # type: ignore[index]
     assert image == "reg.test/iris:v1"
+
+
+def test_writes_carry_the_token_and_go_out_as_json_objects_or_merge_patches(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    backend.start(version(1, tmp_path), lambda _: None)
+    backend.start(version(2, tmp_path), lambda _: None)
+    kinds = {
+        method: headers["content-type"]
+        for (method, _, _), headers in zip(api.requests, api.headers, strict=True)
+        if method != "GET"
+    }
+    assert kinds == {"POST": "application/json", "PATCH": "application/merge-patch+json"}
+    assert {h["authorization"] for h in api.headers} == {"Bearer t0ken"}
+
+
+def test_a_rollback_patches_the_earlier_pod_template_back_so_its_revision_serves_again(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    backend.start(version(1, tmp_path), lambda _: None)
+    first_template = next(body for m, _, body in api.requests if m == "POST")["spec"]["template"]  # type: ignore[index]
+    backend.start(version(2, tmp_path), lambda _: None)
+    backend.start(version(1, tmp_path), lambda _: None)
+    deployment = api.objects["/apis/apps/v1/namespaces/models/deployments/jd-iris"]
+    assert deployment["spec"]["template"] == first_template  # same pod-template-hash: revision 1
+    assert deployment["metadata"]["annotations"] == {"jupyter-deploy/version": "1"}
+    assert deployment["metadata"]["generation"] == 3
+    assert backend.is_running(version(1, tmp_path)) and not backend.is_running(version(2, tmp_path))
+
+
+def test_a_refusal_by_the_api_server_is_reported_with_its_reason(
+    backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
+) -> None:
+    api.refuse = "status-forbidden"
+    with pytest.raises(BuildFailed) as refused:
+        backend.start(version(1, tmp_path), lambda _: None)
+    message = str(refused.value)
+    assert message.startswith(
+        "Kubernetes refused POST /apis/apps/v1/namespaces/models/deployments (403 Forbidden): "
+    )
+    assert 'cannot create resource "deployments"' in message
+
+
+def test_without_a_registry_the_backend_asks_for_one(tmp_path: Path) -> None:
+    backend = KubernetesBackend(tmp_path, {"namespace": "models"})
+    with pytest.raises(BackendUnavailable, match="--registry"):
+        backend.prepare(version(1, tmp_path), lambda _: None)
+
+
+def test_images_are_named_after_the_registry_the_deployment_and_the_version(
+    tmp_path: Path,
+) -> None:
+    backend = KubernetesBackend(tmp_path, {"registry": "registry.example/team/"})
+    assert backend.image(version(4, tmp_path)) == "registry.example/team/jupyter-deploy/iris:v4"
 
 
 def test_remove_deletes_every_object(

@@ -318,7 +318,16 @@ class KubernetesBackend(Backend):
         if response.status == 404 and ok_missing:
             return None
         if not 200 <= response.status < 300:
-            reason = (response.data or b"")[:300].decode(errors="replace")
-            raise BuildFailed(f"Kubernetes refused {method} {path}: {response.status} {reason}")
+            raise BuildFailed(_refusal(method, path, response.status, response.data or b""))
         data = json.loads(response.data or b"{}")
         return data if isinstance(data, dict) else {}
+
+
+def _refusal(method: str, path: str, status: int, data: bytes) -> str:
+    """What the API server said, from its Status object when it sent one."""
+    try:
+        body = json.loads(data)
+        reason, message = body.get("reason", ""), body.get("message", "")
+    except (ValueError, AttributeError):
+        reason, message = "", data[:300].decode(errors="replace")
+    return f"Kubernetes refused {method} {path} ({status} {reason}): {message}".replace(" )", ")")
