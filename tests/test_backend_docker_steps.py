@@ -12,6 +12,7 @@ import secrets
 import tarfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,17 @@ from jupyter_deploy.builder.backends.base import Version
 from jupyter_deploy.builder.backends.docker import DockerBackend, build_context, host_pip_conf
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+SLOW_NEGATIVES = """
+import time as _time
+
+_plain_predict = predict
+
+
+def predict(x: int) -> int:
+    if x < 0:
+        _time.sleep(1.5)  # an in-flight request for the drain to wait for
+    return _plain_predict(x)
+"""
 
 
 @dataclass
@@ -43,6 +55,8 @@ class Steps:
         folder = self.root / f"v{number}"
         with tarfile.open(fileobj=io.BytesIO(bundle_tarball(factor, name=self.name))) as tar:
             tar.extractall(folder, filter="data")
+        with (folder / "predict.py").open("a") as module:
+            module.write(SLOW_NEGATIVES)
         made = Version(self.name, number, folder, "0" * 64, free_port(), self.public_port)
         self.versions[number], self.logs[number] = made, []
         return made
@@ -135,9 +149,13 @@ def test_a_code_only_version_reuses_the_dependency_layer_and_takes_over_the_stab
     steps.backend.start(new, log.append)
     wait_ready(steps.backend.private_url(new))
     steps.backend.publish(new, log.append)
-    steps.backend.begin_stop(old)
-    steps.seconds["code-only build to published"] = time.monotonic() - started
-    steps.backend.stop(old, log.append)
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(predict, steps.backend.private_url(old), -1)
+        time.sleep(0.5)
+        steps.backend.begin_stop(old)
+        steps.seconds["code-only build to published"] = time.monotonic() - started
+        steps.backend.stop(old, log.append)
+        assert in_flight.result() == {"prediction": -2}  # drained, not cut
 
     pip_step = next(i for i, line in enumerate(log) if "pip install" in line)
     assert log[pip_step + 1].strip() == "---> Using cache", log

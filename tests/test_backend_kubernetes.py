@@ -145,7 +145,7 @@ def _merge(target: Json, patch: Json) -> Json:
 def api() -> Iterator[RecordedAPI]:
     """The recorded API server, on 127.0.0.1."""
     server = RecordedAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -36,6 +36,7 @@ from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 DEFAULT_BASE = "python:3.11-slim"
 LABEL = "jupyter-deploy.deployment"
 CONTEXT_LABEL = "jupyter-deploy.context"
+STATE_LABEL = "jupyter-deploy.state"
 GRACE_SECONDS = 30
 
 PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "timeout", "default-timeout")
@@ -111,6 +112,7 @@ class DockerBackend(Backend):
         super().__init__(state_dir, options)
         self._client: Any = None
         self._pip_conf: str | None = None
+        self._terminated: set[str] = set()
 
     @property
     def client(self) -> Any:
@@ -193,7 +195,7 @@ class DockerBackend(Backend):
             labels={
                 LABEL: version.deployment,
                 "jupyter-deploy.version": str(version.version),
-                "jupyter-deploy.state": str(self.state_dir.resolve()),
+                STATE_LABEL: str(self.state_dir.resolve()),
             },
             stop_signal="SIGTERM",
         )
@@ -228,14 +230,23 @@ class DockerBackend(Backend):
         container = self._container(version)
         if container is not None and container.status == "running":
             container.kill(signal="SIGTERM")
+            self._terminated.add(container.id)
 
     def stop(self, version: Version, log: LogFn) -> None:
-        """SIGTERM (in-flight requests finish), then remove the container."""
+        """SIGTERM once (a second one would cut the drain short), wait up to the grace period,
+        then kill and remove the container."""
         container = self._container(version)
         if container is None:
             return
-        container.stop(timeout=int(self.options.get("grace", GRACE_SECONDS)))
+        if container.status == "running":
+            if container.id not in self._terminated:
+                container.kill(signal="SIGTERM")
+            try:
+                container.wait(timeout=float(self.options.get("grace", GRACE_SECONDS)))
+            except Exception:  # the SDK raises the HTTP client's timeout
+                log(f"version {version.version} did not stop in time: killed")
         container.remove(force=True)
+        self._terminated.discard(container.id)
         log(f"version {version.version} stopped (container removed)")
 
     def is_running(self, version: Version) -> bool:
@@ -251,7 +262,10 @@ class DockerBackend(Backend):
         return str(container.logs(tail=40).decode(errors="replace"))
 
     def remove(self, deployment: str, log: LogFn) -> None:
-        """Remove the deployment's images."""
+        """Remove the deployment's containers left by this builder, then its images."""
+        labels = [f"{LABEL}={deployment}", f"{STATE_LABEL}={self.state_dir.resolve()}"]
+        for container in self.client.containers.list(all=True, filters={"label": labels}):
+            container.remove(force=True)
         for image in self.client.images.list(filters={"label": f"{LABEL}={deployment}"}):
             for tag in image.tags or [image.id]:
                 try:
