@@ -176,6 +176,19 @@ def test_manifests_are_valid_kubernetes_objects(tmp_path: Path) -> None:
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
 
 
+def test_a_63_character_deployment_name_still_gives_dns_label_object_names(
+    tmp_path: Path,
+) -> None:
+    long = Version("m" * 63, 1, tmp_path, "0" * 64, 8000, 8000)
+    objects = manifests(long, "reg.test/m:v1", {"cpu_target": 55})
+    names = {o["metadata"]["name"] for o in objects}
+    assert len(names) == 1 and len(names.pop()) <= 63
+    for item in objects:
+        kubernetes_validate.validate(item, "1.30.0", strict=True)
+    target = objects[2]["spec"]["metrics"][0]["resource"]["target"]
+    assert target == {"type": "Utilization", "averageUtilization": 55}
+
+
 def test_a_first_version_creates_the_three_objects_and_waits_for_the_rollout(
     backend: KubernetesBackend, api: RecordedAPI, tmp_path: Path
 ) -> None:

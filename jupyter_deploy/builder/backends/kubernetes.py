@@ -4,7 +4,8 @@ Options (builder flags): `registry` (where model images are pushed; required unl
 `dry_run`), `namespace` (default `default`), `kubeconfig` (default: in-cluster, then
 ~/.kube/config), `base_image`, `dry_run` (print the manifests in the build log, apply
 nothing), `url_template` (default `http://{name}.{namespace}.svc.cluster.local`),
-`replicas` (2), `max_replicas` (5), `cpu` (`250m`), `memory` (`512Mi`).
+`replicas` (2), `max_replicas` (5), `cpu_target` (70, % of the CPU request the autoscaler
+aims at), `cpu` (`250m`), `memory` (`512Mi`), `rollout_timeout` (600 s), `poll_seconds` (2).
 
 A new version patches the Deployment's pod template: Kubernetes rolls it out with
 `maxUnavailable: 0`, and a pod only becomes ready when its readiness probe (the model service's
@@ -16,6 +17,7 @@ not complete, the template is patched back. Rollback patches back an earlier ver
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -30,8 +32,12 @@ ROLLOUT_TIMEOUT = 600.0
 
 
 def object_name(deployment: str) -> str:
-    """The Kubernetes name of a deployment's objects."""
-    return f"jd-{deployment}"
+    """The Kubernetes name of a deployment's objects (a DNS label: at most 63 characters)."""
+    name = f"jd-{deployment}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(deployment.encode()).hexdigest()[:8]
+    return f"{name[:54].rstrip('-')}-{digest}"
 
 
 def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,7 +118,10 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
                     "type": "Resource",
                     "resource": {
                         "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": 70},
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": int(options.get("cpu_target", 70)),
+                        },
                     },
                 }
             ],
