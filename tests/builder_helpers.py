@@ -104,15 +104,66 @@ def stop_model_services(state: Path) -> None:
                 os.kill(int(pid_dir.name), signal.SIGKILL)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+BASE_IMAGE = "local/python3-bookworm:base"
+BACKEND_OPTIONS = {
+    "local": ("--reuse-site-packages",),
+    "docker": ("--backend", "docker", "--base-image", BASE_IMAGE),
+}
+
+
+def docker_engine() -> Any:
+    """The docker SDK client, or a skip saying why there is none."""
+    docker = pytest.importorskip("docker")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as error:
+        pytest.skip(f"no Docker engine ({type(error).__name__}): scripts/dockerd-up starts one")
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_base_image() -> str:
+    """The offline base image (scripts/make-base-image, once per machine)."""
+    docker_engine()
+    done = subprocess.run([str(ROOT / "scripts" / "make-base-image"), BASE_IMAGE], timeout=900)
+    assert done.returncode == 0, "scripts/make-base-image failed"
+    return BASE_IMAGE
+
+
+@pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each end-to-end test runs on the local backend and on a real Docker engine."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_base_image")
+    return str(request.param)
+
+
+def cleanup(state: Path) -> None:
+    """Stop what a builder with this state started: processes, and containers it labelled."""
+    stop_model_services(state)
+    try:
+        import docker
+
+        client = docker.from_env()
+        label = f"jupyter-deploy.state={state.resolve()}"
+        for container in client.containers.list(all=True, filters={"label": label}):
+            container.remove(force=True)
+    except Exception:
+        pass
+
+
 @pytest.fixture
-def builder(tmp_path: Path) -> Iterator[BuilderProcess]:
-    """A fresh build service process with its own state folder."""
-    process = BuilderProcess(tmp_path / "state").start()
+def builder(tmp_path: Path, backend_name: str) -> Iterator[BuilderProcess]:
+    """A fresh build service process with its own state folder, on each backend."""
+    state = tmp_path / "state"
+    process = BuilderProcess(state, options=BACKEND_OPTIONS[backend_name]).start()
     try:
         yield process
     finally:
         process.stop()
-        stop_model_services(tmp_path / "state")
+        cleanup(state)
 
 
 class Load:

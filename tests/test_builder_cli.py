@@ -12,7 +12,7 @@ import requests
 from builder_helpers import BuilderProcess
 from compiler_helpers import code, make_notebook, write_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend_name", ["local"])]
 
 
 def cli(builder: BuilderProcess, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

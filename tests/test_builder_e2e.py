@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from builder_helpers import BuilderProcess, Load, bundle_tarball, stop_model_services
+from builder_helpers import BACKEND_OPTIONS, BuilderProcess, Load, bundle_tarball, cleanup
 
 from jupyter_deploy.errors import DeployError
 
@@ -75,9 +75,12 @@ def test_a_failing_build_keeps_the_old_version_serving(builder: BuilderProcess) 
     assert [v["status"] for v in deployment["versions"]] == ["live", "failed"]
 
 
-def test_a_killed_builder_leaves_the_api_up_and_a_new_one_adopts_it(tmp_path: Path) -> None:
+def test_a_killed_builder_leaves_the_api_up_and_a_new_one_adopts_it(
+    tmp_path: Path, backend_name: str
+) -> None:
     state = tmp_path / "state"
-    first = BuilderProcess(state).start()
+    options = BACKEND_OPTIONS[backend_name]
+    first = BuilderProcess(state, options=options).start()
     try:
         client = first.client()
         live = client.wait(client.create_build("double", bundle_tarball(2))["id"])
@@ -86,7 +89,8 @@ def test_a_killed_builder_leaves_the_api_up_and_a_new_one_adopts_it(tmp_path: Pa
         # Then the API keeps answering
         assert predict(live["url"], 4) == 8
         # And a builder restarted on the same state reports it live, at the same URL
-        second = BuilderProcess(state, port=first.port, token=first.token).start()
+        second = BuilderProcess(state, port=first.port, token=first.token, options=options)
+        second.start()
         try:
             deployment = second.client().deployment("double")
             assert deployment["status"] == "live" and deployment["url"] == live["url"]
@@ -95,7 +99,7 @@ def test_a_killed_builder_leaves_the_api_up_and_a_new_one_adopts_it(tmp_path: Pa
             second.stop()
     finally:
         first.stop()
-        stop_model_services(state)
+        cleanup(state)
 
 
 def test_rollback_serves_the_previous_version_again(builder: BuilderProcess) -> None:

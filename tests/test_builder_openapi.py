@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
 from builder_helpers import BuilderProcess
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "builder-openapi.json"
 
 
+@pytest.mark.parametrize("backend_name", ["local"])
 def test_the_served_openapi_document_is_the_one_in_docs(builder: BuilderProcess) -> None:
     served = requests.get(
         f"{builder.url}/v1/openapi.json",

@@ -203,6 +203,10 @@ class KubernetesBackend(Backend):
         try:
             self._wait_rollout(version, log)
         except BuildFailed:
+            output = self.service_logs(version)
+            if output:
+                log("--- the new pods' output ---")
+                log(output)
             if previous is not None:
                 log("patching the Deployment back to the previous pod template")
                 self._patch_back(previous)
@@ -234,6 +238,30 @@ class KubernetesBackend(Backend):
         annotations = body.get("metadata", {}).get("annotations", {})
         available = body.get("status", {}).get("availableReplicas") or 0
         return annotations.get("jupyter-deploy/version") == str(version.version) and available > 0
+
+    def service_logs(self, version: Version) -> str:
+        """The last lines of one pod of the version, and why its containers are not ready."""
+        selector = (
+            f"app.kubernetes.io/name={object_name(version.deployment)},"
+            f"jupyter-deploy/version=v{version.version}"
+        )
+        pods_path = f"/api/v1/namespaces/{self.namespace}/pods"
+        try:
+            pods = self._call("GET", pods_path, query=[("labelSelector", selector)]) or {}
+            items = pods.get("items") or []
+            if not items:
+                return ""
+            pod = items[0]
+            lines = [f"pod {pod['metadata']['name']}:"]
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                for state, detail in (status.get("state") or {}).items():
+                    reason = detail.get("reason") or ""
+                    lines.append(f"  {status['name']} {state} {reason} {detail.get('message', '')}")
+            path = f"{pods_path}/{pod['metadata']['name']}/log"
+            lines.append(self._call_text(path, query=[("tailLines", "40")]))
+            return "\n".join(line.rstrip() for line in lines)
+        except BuildFailed as error:
+            return f"(no pod output: {error})"
 
     def remove(self, deployment: str, log: LogFn) -> None:
         """Delete the Deployment, Service and HorizontalPodAutoscaler."""
@@ -308,16 +336,39 @@ class KubernetesBackend(Backend):
         body: Any = None,
         ok_missing: bool = False,
         merge: bool = False,
+        query: list[tuple[str, str]] | None = None,
     ) -> dict[str, Any] | None:
         """One REST call through the official client (auth, TLS and host from its config)."""
+        data = self._request(method, path, body, ok_missing, merge, query)
+        if data is None:
+            return None
+        parsed = json.loads(data or b"{}")
+        return parsed if isinstance(parsed, dict) else {}
+
+    def _call_text(self, path: str, query: list[tuple[str, str]] | None = None) -> str:
+        """A GET whose answer is text (a pod's log)."""
+        data = self._request("GET", path, None, True, False, query, accept="text/plain")
+        return (data or b"").decode(errors="replace")
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        ok_missing: bool,
+        merge: bool,
+        query: list[tuple[str, str]] | None,
+        accept: str = "application/json",
+    ) -> bytes | None:
         api = self.api()
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             kind = "application/merge-patch+json" if merge else "application/json"
             headers["Content-Type"] = kind
         request = api.param_serialize(
             method=method,
             resource_path=path,
+            query_params=query,
             header_params=headers,
             body=body,
             auth_settings=["BearerToken"],
@@ -328,8 +379,7 @@ class KubernetesBackend(Backend):
             return None
         if not 200 <= response.status < 300:
             raise BuildFailed(_refusal(method, path, response.status, response.data or b""))
-        data = json.loads(response.data or b"{}")
-        return data if isinstance(data, dict) else {}
+        return bytes(response.data or b"")
 
 
 def _refusal(method: str, path: str, status: int, data: bytes) -> str:
