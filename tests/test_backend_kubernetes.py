@@ -95,8 +95,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._record(None)
+        if "/pods" in self.path:
+            self._pods()
+            return
         found = self.server.objects.get(self.path)
         self._answer(200, found) if found else self._missing()
+
+    def _pods(self) -> None:
+        """The pods of the stalled version, and one's log (text, as the API server sends it)."""
+        if self.path.split("?")[0].endswith("/log"):
+            data = (FIXTURES / "pod-log.txt").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        else:
+            self._answer(200, recorded("pod-list-not-ready"))
 
     def do_POST(self) -> None:
         body = self._body() or {}
@@ -224,10 +239,19 @@ def test_a_rollout_that_never_gets_ready_fails_and_patches_the_old_template_back
 ) -> None:
     backend.start(version(1, tmp_path), lambda _: None)
     api.stall = True
+    lines: list[str] = []
     with pytest.raises(BuildFailed, match="old pods keep serving"):
-        backend.start(version(2, tmp_path), lambda _: None)
+        backend.start(version(2, tmp_path), lines.append)
     method, path, body = api.requests[-1]
     assert (method, path) == ("PATCH", "/apis/apps/v1/namespaces/models/deployments/jd-iris")
+    pods, log = (p for m, p, _ in api.requests if "/pods" in p)
+    assert pods == (
+        "/api/v1/namespaces/models/pods?labelSelector="
+        "app.kubernetes.io/name%3Djd-iris%2Cjupyter-deploy/version%3Dv2"
+    )
+    assert log == "/api/v1/namespaces/models/pods/jd-iris-5c8f7b9d6a-x2k9q/log?tailLines=40"
+    output = "\n".join(lines)
+    assert "model running" in output and "ValueError: broken on purpose" in output
     image = body["spec"]["template"]["spec"]["containers"][0]["image"]  # type: ignore[index]
     assert image == "reg.test/iris:v1"
 
