@@ -9,28 +9,23 @@ from jupyter_deploy.compiler.cells import Cell
 from jupyter_deploy.compiler.closure import CLASS, COMPUTED, DEF, IMPORT, Binding, Plan
 
 ARTIFACT_LOADER = '''\
-# --- loading captured values (artifacts/, next to this file) ------------------------------
+# --- captured values: artifacts/<name>.pkl next to this file, loaded once at import ---
 import pickle as _pickle
+from functools import reduce as _reduce
 from pathlib import Path as _Path
 
-_ARTIFACTS = _Path(__file__).resolve().parent / "artifacts"
 
-
-class _NotebookUnpickler(_pickle.Unpickler):
-    """Finds the notebook's own classes (pickled as __main__.X) in this module."""
-
-    def find_class(self, module, name):
+class _Unpickler(_pickle.Unpickler):
+    def find_class(self, module, name):  # the notebook's own classes live in this module
         if module != "__main__":
             return super().find_class(module, name)
-        found = globals()[name.split(".")[0]]
-        for part in name.split(".")[1:]:
-            found = getattr(found, part)
-        return found
+        first, *rest = name.split(".")
+        return _reduce(getattr, rest, globals()[first])
 
 
 def _load_artifact(name):
-    with open(_ARTIFACTS / (name + ".pkl"), "rb") as file:
-        return _NotebookUnpickler(file).load()
+    with open(_Path(__file__).resolve().with_name("artifacts") / f"{name}.pkl", "rb") as file:
+        return _Unpickler(file).load()
 '''
 
 
