@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -337,3 +338,37 @@ def test_a_real_cluster_accepts_the_manifests_in_a_server_side_dry_run(tmp_path:
     for item in manifests(version(1, tmp_path), "reg.test/iris:v1", {"namespace": "default"}):
         collection, _ = backend._paths(item)
         backend._call("POST", f"{collection}?dryRun=All", body=item)
+
+
+def test_a_dry_run_build_service_puts_the_manifests_in_the_build_log(tmp_path: Path) -> None:
+    from builder_helpers import BuilderProcess, bundle_tarball
+
+    options = ("--backend", "kubernetes", "--dry-run", "--namespace", "models")
+    builder = BuilderProcess(tmp_path / "state", options=options).start()
+    try:
+        client = builder.client()
+        build = client.wait(
+            client.create_build("iris", bundle_tarball(name="iris"))["id"], timeout=60
+        )
+        log = client.logs(build["id"]).text
+    finally:
+        builder.stop()
+    assert build["phase"] == "failed" and "nothing was applied" in build["error"]["message"]
+    assert "dry run: would build and push jupyter-deploy/iris:v1" in log
+    documents = [d for d in yaml_documents(log) if isinstance(d, dict) and "kind" in d]
+    assert [d["kind"] for d in documents] == ["Deployment", "Service", "HorizontalPodAutoscaler"]
+    for item in documents:
+        kubernetes_validate.validate(item, "1.30.0", strict=True)
+    assert documents[0]["metadata"]["namespace"] == "models"
+
+
+def yaml_documents(log: str) -> list[Any]:
+    """The YAML documents between the dry-run header and the failure line of a build log."""
+    import yaml
+
+    lines = [re.sub(r"^\[ *[0-9.]+s\] ", "", line) for line in log.splitlines()]
+    start = lines.index("dry run: these manifests would be applied") + 1
+    end = next(i for i, line in enumerate(lines) if line.startswith("failed while"))
+    text = "\n".join(lines[start:end])
+    assert "&id" not in text  # plain YAML, no anchors
+    return list(yaml.safe_load_all(text))

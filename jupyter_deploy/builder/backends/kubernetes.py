@@ -195,7 +195,8 @@ class KubernetesBackend(Backend):
             import yaml
 
             log("dry run: these manifests would be applied")
-            log(yaml.safe_dump_all(objects, sort_keys=False))
+            plain = json.loads(json.dumps(objects))  # no YAML anchors for shared label maps
+            log(yaml.safe_dump_all(plain, sort_keys=False))
             raise BuildFailed("Dry run: the manifests are in the build log; nothing was applied.")
         previous = self._get_deployment(version.deployment)
         for item in objects:
