@@ -4,17 +4,14 @@ An opt-in test talks to a real cluster when KUBECONFIG is set."""
 
 from __future__ import annotations
 
-import copy
-import json
 import os
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes_helpers import RecordedAPI, recorded_backend, serving
 
 from jupyter_deploy.builder.backends.base import Version
 from jupyter_deploy.builder.backends.kubernetes import KubernetesBackend, manifests
@@ -31,152 +28,17 @@ def version(number: int, tmp_path: Path) -> Version:
     )
 
 
-FIXTURES = Path(__file__).parent / "fixtures" / "k8s"
-
-
-def recorded(name: str) -> Json:
-    """One recorded answer of the API server (tests/fixtures/k8s)."""
-    answer: Json = json.loads((FIXTURES / f"{name}.json").read_text())
-    return answer
-
-
-class RecordedAPI(ThreadingHTTPServer):
-    """Answers the Kubernetes REST paths the backend uses with the API server's recorded
-    answers: objects echoed back with the metadata the server adds, a finished (or, with
-    `stall`, a stalled) rollout status, Status objects for errors; records every request."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.objects: dict[str, Json] = {}
-        self.requests: list[tuple[str, str, Json | None]] = []
-        self.headers: list[dict[str, str]] = []
-        self.stall = False
-        self.refuse: str | None = None
-
-    def rolled_out(self, body: Json) -> Json:
-        if body.get("kind") == "Deployment":
-            status = recorded(
-                "deployment-status-stalled" if self.stall else "deployment-status-rolled-out"
-            )
-            status["observedGeneration"] = body["metadata"]["generation"]
-            body["status"] = status
-        return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: RecordedAPI
-
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
-
-    def _answer(self, status: int, body: Json) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> Json | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length)) if length else None
-
-    def _missing(self) -> None:
-        self._answer(404, recorded("status-not-found"))
-
-    def _record(self, body: Json | None) -> bool:
-        """Note the request; False when the server is told to refuse it (answered already)."""
-        self.server.requests.append((self.command, self.path, body))
-        self.server.headers.append({k.lower(): v for k, v in self.headers.items()})
-        if self.server.refuse and self.command != "GET":
-            refusal = recorded(self.server.refuse)
-            self._answer(refusal["code"], refusal)
-            return False
-        return True
-
-    def do_GET(self) -> None:
-        self._record(None)
-        if "/pods" in self.path:
-            self._pods()
-            return
-        found = self.server.objects.get(self.path)
-        self._answer(200, found) if found else self._missing()
-
-    def _pods(self) -> None:
-        """The pods of the stalled version, and one's log (text, as the API server sends it)."""
-        if self.path.split("?")[0].endswith("/log"):
-            data = (FIXTURES / "pod-log.txt").read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        else:
-            self._answer(200, recorded("pod-list-not-ready"))
-
-    def do_POST(self) -> None:
-        body = self._body() or {}
-        if not self._record(body):
-            return
-        body["metadata"].update(recorded("server-metadata"), generation=1)
-        path = f"{self.path}/{body['metadata']['name']}"
-        self.server.objects[path] = self.server.rolled_out(body)
-        self._answer(201, body)
-
-    def do_PATCH(self) -> None:
-        patch = self._body() or {}
-        if not self._record(patch):
-            return
-        current = self.server.objects.get(self.path)
-        if current is None:
-            self._missing()
-            return
-        merged = _merge(copy.deepcopy(current), patch)
-        merged["metadata"]["generation"] = current["metadata"]["generation"] + 1
-        self.server.objects[self.path] = self.server.rolled_out(merged)
-        self._answer(200, merged)
-
-    def do_DELETE(self) -> None:
-        if not self._record(None):
-            return
-        if self.server.objects.pop(self.path, None) is None:
-            self._missing()
-        else:
-            self._answer(200, {"kind": "Status", "status": "Success"})
-
-
-def _merge(target: Json, patch: Json) -> Json:
-    """JSON merge patch (RFC 7386), as the API server applies it."""
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        elif value is None:
-            target.pop(key, None)
-        else:
-            target[key] = value
-    return target
-
-
 @pytest.fixture
 def api() -> Iterator[RecordedAPI]:
     """The recorded API server, on 127.0.0.1."""
-    server = RecordedAPI()
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with serving(RecordedAPI()) as server:
+        yield server
 
 
 @pytest.fixture
 def backend(api: RecordedAPI, tmp_path: Path) -> KubernetesBackend:
     """The backend with the official client pointed at the recorded API."""
-    from kubernetes import client
-
-    configuration = client.Configuration(host=f"http://127.0.0.1:{api.server_address[1]}")
-    configuration.api_key = {"authorization": "t0ken"}
-    configuration.api_key_prefix = {"authorization": "Bearer"}
-    options = {"namespace": "models", "rollout_timeout": 1, "poll_seconds": 0.05}
-    return KubernetesBackend(tmp_path, options, api_client=client.ApiClient(configuration))
+    return recorded_backend(api, tmp_path)
 
 
 def test_manifests_are_valid_kubernetes_objects(tmp_path: Path) -> None:
