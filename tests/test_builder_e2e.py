@@ -198,3 +198,26 @@ def test_bad_bundles_get_400_and_write_nothing_outside_the_state(
     assert set(tmp_path.parent.iterdir()) == before
     assert not Path("/tmp/abs.txt").exists()
     assert not (builder.state / "bundles" / "escape.txt").exists()
+
+
+def test_an_isolated_environment_is_built_once_per_requirements_set(tmp_path: Path) -> None:
+    # Given a builder that builds virtualenvs (not reusing this Python's packages)
+    state = tmp_path / "state"
+    builder = BuilderProcess(state, options=()).start()
+    try:
+        client = builder.client()
+        # When a first version is pushed, then an environment is created for it
+        first = client.wait(client.create_build("venv", bundle_tarball(2, name="venv"))["id"])
+        assert first["phase"] == "live", client.logs(first["id"]).text
+        assert "creating environment" in client.logs(first["id"]).text
+        # When only the code changes, then the environment is reused and nothing is installed
+        again = client.wait(client.create_build("venv", bundle_tarball(3, name="venv"))["id"])
+        assert again["phase"] == "live"
+        assert (
+            "reused (requirements unchanged): nothing to install" in client.logs(again["id"]).text
+        )
+        assert predict(again["url"], 1) == 3
+        assert len(list((state / "envs").iterdir())) == 1
+    finally:
+        builder.stop()
+        cleanup(state)
