@@ -23,40 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import requests
+from iris import PREDICT, iris_bundle
 
 from jupyter_deploy.builder.client import BuilderClient
-from jupyter_deploy.compiler import capture_namespace, compile_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN = """\
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-iris = load_iris()
-model = LogisticRegression(max_iter=1000).fit(iris.data, iris.target)
-SPECIES = ["setosa", "versicolor", "virginica"]
-"""
-PREDICT = """\
-def predict(features: list[float]) -> str:
-    return SPECIES[int(model.predict([features])[0])]{suffix}
-"""
 
 
 def tarball(suffix: str) -> bytes:
     """The iris bundle; `suffix` changes only the code."""
-    namespace: dict[str, object] = {"__name__": "__main__"}
-    exec(TRAIN, namespace)
-    nb = nbformat.v4.new_notebook()
-    predict = nbformat.v4.new_code_cell(PREDICT.format(suffix=suffix))
-    predict.metadata["tags"] = ["predict"]
-    example = nbformat.v4.new_code_cell('example = {"features": [5.1, 3.5, 1.4, 0.2]}')
-    example.metadata["tags"] = ["example"]
-    nb.cells = [nbformat.v4.new_code_cell(TRAIN), predict, example]
-    for index, cell in enumerate(nb.cells):
-        cell["id"] = f"c{index}"
-    values = capture_namespace(namespace, ["model"])
-    return compile_notebook(nb, name="iris", artifacts=values).tarball()
+    return iris_bundle(PREDICT.rstrip("\n") + suffix + "\n").tarball()
 
 
 def start_builder(state: Path, options: list[str]) -> tuple[subprocess.Popen[bytes], BuilderClient]:

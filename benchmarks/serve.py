@@ -24,23 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import requests
+from iris import EXAMPLE, PREDICT, iris_bundle
 
-from jupyter_deploy.compiler import capture_namespace, compile_notebook
-
-TRAIN = """\
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-import numpy as np
-iris = load_iris()
-model = LogisticRegression(max_iter=1000).fit(iris.data, iris.target)
-SPECIES = ["setosa", "versicolor", "virginica"]
-"""
-SINGLE = """\
-def predict(features: list[float]) -> str:
-    return SPECIES[int(model.predict([features])[0])]
-"""
+SINGLE = PREDICT
 BATCHED = (
     SINGLE
     + """
@@ -67,7 +54,7 @@ async def predict(request: Request) -> JSONResponse:
 
 app = Starlette(routes=[Route("/predict", predict, methods=["POST"])])
 """
-BODY = '{"features": [5.1, 3.5, 1.4, 0.2]}'
+BODY = EXAMPLE
 
 
 def free_port() -> int:
@@ -78,20 +65,8 @@ def free_port() -> int:
 
 
 def export(folder: Path, predict_cell: str) -> Path:
-    """Train in this process (as a kernel would), then export the bundle."""
-    namespace: dict[str, object] = {"__name__": "__main__"}
-    exec(TRAIN, namespace)
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(predict_cell)
-    cell.metadata["tags"] = ["predict"]
-    example = nbformat.v4.new_code_cell(f"example = {BODY}")
-    example.metadata["tags"] = ["example"]
-    nb.cells = [nbformat.v4.new_code_cell(TRAIN), cell, example]
-    for index, item in enumerate(nb.cells):
-        item["id"] = f"c{index}"
-    values = capture_namespace(namespace, ["model"])
-    bundle = compile_notebook(nb, name="bench", artifacts=values)
-    return bundle.write(folder)
+    """The iris bundle with this predict cell, written to `folder`."""
+    return iris_bundle(predict_cell, name="bench").write(folder)
 
 
 def wait_ready(url: str, timeout: float = 60) -> float:
