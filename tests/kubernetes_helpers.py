@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlparse
 
 from jupyter_deploy.builder.backends.kubernetes import KubernetesBackend
 
@@ -164,3 +167,101 @@ def recorded_backend(api: RecordedAPI, state: Path, **options: Any) -> Kubernete
     configuration.api_key_prefix = {"authorization": "Bearer"}
     settings = {"namespace": "models", "rollout_timeout": 1, "poll_seconds": 0.05, **options}
     return KubernetesBackend(state, settings, api_client=client.ApiClient(configuration))
+
+
+class Registry(ThreadingHTTPServer):
+    """The push side of the registry HTTP API v2, in memory: blobs and manifests by repository
+    (what `docker push` needs; the engine treats 127.0.0.1 registries as plain HTTP)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RegistryHandler)
+        self.blobs: dict[str, bytes] = {}
+        self.uploads: dict[str, bytearray] = {}
+        self.manifests: dict[tuple[str, str], bytes] = {}
+
+    @property
+    def address(self) -> str:
+        """host:port, as image names spell it."""
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class _RegistryHandler(BaseHTTPRequestHandler):
+    server: Registry
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+    def _send(self, status: int, headers: dict[str, str] | None = None, data: bytes = b"") -> None:
+        self.send_response(status)
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _read(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _parts(self) -> tuple[str, str, str]:
+        """(repository, kind, reference) from /v2/<repo>/<blobs|manifests|blobs/uploads>/<ref>."""
+        path = self.path.split("?")[0][len("/v2/") :]
+        for kind in ("/blobs/uploads/", "/blobs/", "/manifests/"):
+            if kind in path:
+                repo, _, ref = path.partition(kind)
+                return repo, kind.strip("/"), ref
+        return path, "", ""
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v2":
+            self._send(200, {"Content-Type": "application/json"}, b"{}")
+            return
+        repo, kind, ref = self._parts()
+        found = self.server.blobs.get(ref) if kind == "blobs" else None
+        if kind == "manifests":
+            found = self.server.manifests.get((repo, ref))
+        self._send(200, {"Docker-Content-Digest": ref}, found) if found else self._send(404)
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        self._read()
+        repo, _, _ = self._parts()
+        upload = secrets.token_hex(8)
+        self.server.uploads[upload] = bytearray()
+        location = f"/v2/{repo}/blobs/uploads/{upload}"
+        self._send(202, {"Location": location, "Docker-Upload-UUID": upload, "Range": "0-0"})
+
+    def do_PATCH(self) -> None:
+        repo, _, upload = self._parts()
+        self.server.uploads[upload] += self._read()
+        end = max(len(self.server.uploads[upload]) - 1, 0)
+        location = f"/v2/{repo}/blobs/uploads/{upload}"
+        self._send(202, {"Location": location, "Docker-Upload-UUID": upload, "Range": f"0-{end}"})
+
+    def do_PUT(self) -> None:
+        repo, kind, ref = self._parts()
+        data = self._read()
+        if kind == "blobs/uploads":
+            digest = parse_qs(urlparse(self.path).query)["digest"][0]
+            self.server.blobs[digest] = bytes(self.server.uploads.pop(ref)) + data
+            self._send(
+                201, {"Location": f"/v2/{repo}/blobs/{digest}", "Docker-Content-Digest": digest}
+            )
+            return
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.server.manifests[(repo, ref)] = self.server.manifests[(repo, digest)] = data
+        self._send(
+            201, {"Location": f"/v2/{repo}/manifests/{digest}", "Docker-Content-Digest": digest}
+        )

@@ -178,13 +178,20 @@ class KubernetesBackend(Backend):
             return
         if not self.options.get("registry"):
             raise BackendUnavailable("The kubernetes backend needs --registry to push images to.")
-        self.images.prepare(version, log)
+        self.images.prepare(version, log)  # sets handle["image"] to the local tag
+        version.handle["image"] = image
         local = image_tag(version.deployment, version.version)
         self.images.client.images.get(local).tag(image)
         log(f"pushing {image}")
-        for line in self.images.client.images.push(image, stream=True, decode=True):
-            if "error" in line:
-                raise BuildFailed(f"docker push failed: {line['error']}")
+        try:
+            for line in self.images.client.images.push(image, stream=True, decode=True):
+                if "error" in line:
+                    raise BuildFailed(f"Pushing {image} failed: {line['error']}")
+        except BuildFailed:
+            raise
+        except Exception as error:  # the SDK raises many kinds
+            raise BuildFailed(f"Pushing {image} failed: {error}") from None
+        log(f"pushed {image}")
 
     def start(self, version: Version, log: LogFn) -> None:
         """Apply the manifests and wait for the rolling update (readiness = smoke test)."""
