@@ -137,7 +137,9 @@ class DockerBackend(Backend):
         context = build_context(version.bundle_dir, base, self.pip_conf())
         digest = hashlib.sha256(context).hexdigest()
         version.handle["image"] = tag
-        if self._image_context(tag) == digest:
+        state = str(self.state_dir.resolve())
+        built = self._image_labels(tag)
+        if built.get(CONTEXT_LABEL) == digest and built.get(STATE_LABEL) == state:
             log(f"image {tag} already built from this bundle: reused")
             return
         log(f"building image {tag} from {base}")
@@ -146,6 +148,7 @@ class DockerBackend(Backend):
             LABEL: version.deployment,
             "jupyter-deploy.version": str(version.version),
             CONTEXT_LABEL: digest,
+            STATE_LABEL: state,
         }
         try:
             stream = self.client.api.build(
@@ -172,14 +175,13 @@ class DockerBackend(Backend):
             self._pip_conf = host_pip_conf() if use_host else "[global]\n"
         return self._pip_conf
 
-    def _image_context(self, tag: str) -> str | None:
-        """The build-context digest an existing image was built from, if it exists."""
+    def _image_labels(self, tag: str) -> dict[str, str]:
+        """The labels of an existing image (empty when there is none)."""
         try:
             image = self.client.images.get(tag)
         except Exception:
-            return None
-        labels = (image.attrs.get("Config") or {}).get("Labels") or {}
-        return labels.get(CONTEXT_LABEL)
+            return {}
+        return dict((image.attrs.get("Config") or {}).get("Labels") or {})
 
     def start(self, version: Version, log: LogFn) -> None:
         """Run the image on the host network, serving the version's private port."""
@@ -262,11 +264,11 @@ class DockerBackend(Backend):
         return str(container.logs(tail=40).decode(errors="replace"))
 
     def remove(self, deployment: str, log: LogFn) -> None:
-        """Remove the deployment's containers left by this builder, then its images."""
+        """Remove the deployment's containers and images made by this builder (its state)."""
         labels = [f"{LABEL}={deployment}", f"{STATE_LABEL}={self.state_dir.resolve()}"]
         for container in self.client.containers.list(all=True, filters={"label": labels}):
             container.remove(force=True)
-        for image in self.client.images.list(filters={"label": f"{LABEL}={deployment}"}):
+        for image in self.client.images.list(filters={"label": labels}):
             for tag in image.tags or [image.id]:
                 try:
                     self.client.images.remove(tag, force=True)
