@@ -39,6 +39,8 @@ def predict(x: float, mode: str = "plain", tags: list[str] | None = None):
         return pd.DataFrame({"x": [x, x + 1], "y": [np.float64(0.5), np.nan]})
     if mode == "scalar":
         return np.float32(x)
+    if mode == "exit":
+        raise SystemExit(3)
     return x * 2
 """
 
@@ -52,6 +54,8 @@ def predict_batch(items: list[dict]) -> list[int]:
     return [item["x"] * 10 for item in items]
 """
 
+PLAIN = "def predict(x: int) -> int:\n    return x"
+
 
 @dataclass
 class Service:
@@ -63,7 +67,9 @@ class Service:
     public_port: int
 
 
-def start_service(tmp: Path, cells: list[object], env: dict[str, str] | None = None) -> Service:
+def start_service(
+    tmp: Path, cells: list[object], env: dict[str, str] | None = None, ready: bool = True
+) -> Service:
     """Export a notebook of `cells`, then run its bundle like a backend does."""
     nb = make_notebook(*cells, code("example = {'x': 1}", "example"))
     bundle = compile_notebook(nb, name="svc", source_path="svc.ipynb").write(tmp / "bundle")
@@ -82,7 +88,8 @@ def start_service(tmp: Path, cells: list[object], env: dict[str, str] | None = N
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+            status = requests.get(f"{url}/readyz", timeout=1).status_code
+            if status == 200 or not ready:
                 return Service(url, process, log, public)
         except requests.RequestException:
             pass
@@ -155,6 +162,33 @@ def test_a_bad_item_in_a_batch_gets_422_naming_its_index(service: Service) -> No
 def test_a_body_that_is_not_json_gets_400(service: Service) -> None:
     answer = requests.post(f"{service.url}/predict", data=b"{not json", timeout=5)
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_json"
+
+
+def test_json_nested_too_deeply_gets_400_not_a_crash(service: Service) -> None:
+    deep = b'{"x": 1, "tags": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    answer = requests.post(f"{service.url}/predict", data=deep, timeout=5)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_json"
+    assert post(service, {"x": 1}).status_code == 200
+
+
+def test_an_optional_field_takes_null_and_answers_carry_a_content_length(
+    service: Service,
+) -> None:
+    answer = post(service, {"x": 1, "tags": None})
+    assert answer.json() == {"prediction": 2}
+    assert answer.headers["content-length"] == str(len(answer.content))
+
+
+def test_an_empty_batch_gets_an_empty_list(service: Service) -> None:
+    assert post(service, {"inputs": []}, "/predict/batch").json() == {"predictions": []}
+
+
+def test_a_predict_that_calls_sys_exit_gets_500_and_the_service_lives_on(
+    service: Service,
+) -> None:
+    answer = post(service, {"x": 1, "mode": "exit"})
+    assert answer.status_code == 500 and "error_id" in answer.json()
+    assert post(service, {"x": 1}).json() == {"prediction": 2}
 
 
 def test_a_huge_body_gets_413_without_being_read(service: Service) -> None:
@@ -243,13 +277,45 @@ def test_concurrent_requests_to_a_batching_service_each_get_their_own_answer(
         running.process.kill()
 
 
+def test_healthz_answers_at_once_while_the_model_loads_then_readyz_turns_200(
+    tmp_path: Path,
+) -> None:
+    # Given a setup cell that takes 2 s
+    cells = [code("import time\ntime.sleep(2)", "setup"), code(PLAIN, "predict")]
+    running = start_service(tmp_path, cells, ready=False)
+    try:
+        # Then the process answers health checks while loading, and is not ready yet
+        assert requests.get(f"{running.url}/healthz", timeout=5).status_code == 200
+        assert requests.get(f"{running.url}/readyz", timeout=5).json()["error"] == "not_ready"
+        assert post(running, {"x": 1}).status_code == 503
+        wait_ready(running.url)
+        assert post(running, {"x": 1}).json() == {"prediction": 1}
+    finally:
+        running.process.kill()
+        running.process.wait()
+
+
+def test_a_module_that_fails_to_load_is_never_ready_and_says_why(tmp_path: Path) -> None:
+    cells = [code("raise RuntimeError('no model file')", "setup"), code(PLAIN, "predict")]
+    running = start_service(tmp_path, cells, ready=False)
+    try:
+        deadline = time.monotonic() + 10
+        while "failed to load" not in running.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = requests.get(f"{running.url}/readyz", timeout=5)
+        assert ready.status_code == 503 and ready.json()["error"] == "load_failed"
+        assert "no model file" in ready.json()["message"]
+        assert requests.get(f"{running.url}/healthz", timeout=5).status_code == 200
+    finally:
+        running.process.kill()
+        running.process.wait()
+
+
 def test_api_keys_are_required_when_configured(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     keys.write_text("file-key\n")
     env = {"JUPYTER_DEPLOY_API_KEYS": "k1, k2", "JUPYTER_DEPLOY_API_KEYS_FILE": str(keys)}
-    running = start_service(
-        tmp_path, [code("def predict(x: int) -> int:\n    return x", "predict")], env
-    )
+    running = start_service(tmp_path, [code(PLAIN, "predict")], env)
     try:
         assert post(running, {"x": 1}).status_code == 401
         assert post(running, {"x": 1}, headers={"Authorization": "Bearer nope"}).status_code == 401

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .batching import Batcher
+from .batching import Batcher, shielded
 from .encode import dumps
 from .metrics import Metrics
 from .openapi import openapi_document
@@ -115,7 +115,11 @@ class ModelService:
             status, body, kind = await handler(scope, receive)
         except HTTPError as error:
             status, body, kind = error.status, dumps(error.body), JSON
-        await send({"type": "http.response.start", "status": status, "headers": kind})
+        except Exception as error:  # a bug of ours must still answer JSON, never crash
+            failure = self._failed(error, "the service")
+            status, body, kind = failure.status, dumps(failure.body), JSON
+        headers = [*kind, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.metrics.record(route, status, time.perf_counter() - started)
 
@@ -240,12 +244,16 @@ class ModelService:
             if not isinstance(item, dict):
                 raise HTTPError(422, "invalid_input", f"inputs[{index}] must be an object")
             self._validate(item, f"inputs[{index}]")
+        if not inputs:
+            return 200, b'{"predictions":[]}', JSON
         loop = asyncio.get_running_loop()
         if self.batcher is not None:
             self.metrics.batches.observe(len(inputs))
             work = loop.run_in_executor(self.executor, self.batcher._batch, inputs)
         else:
-            work = loop.run_in_executor(self.executor, lambda: [self.predict(**i) for i in inputs])
+            work = loop.run_in_executor(
+                self.executor, lambda: [shielded(self.predict, **i) for i in inputs]
+            )
         results = await self._guarded(work)
         return 200, self._encode({"predictions": results}), JSON
 
@@ -274,6 +282,8 @@ class ModelService:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError) as error:
             raise HTTPError(400, "invalid_json", f"The body is not JSON ({error}).") from None
+        except RecursionError:
+            raise HTTPError(400, "invalid_json", "The body is JSON nested too deeply.") from None
 
     def _too_large(self) -> HTTPError:
         limit = self.settings.max_body
@@ -293,7 +303,7 @@ class ModelService:
         if self.inline:
             started = time.perf_counter()
             try:
-                return self.predict(**body)
+                return shielded(self.predict, **body)
             except Exception as error:
                 raise self._failed(error) from None
             finally:
@@ -312,7 +322,7 @@ class ModelService:
     def _timed(self, body: dict[str, Any], timed: list[float]) -> Any:
         started = time.perf_counter()
         try:
-            return self.predict(**body)
+            return shielded(self.predict, **body)
         finally:
             timed.append(time.perf_counter() - started)
 
@@ -328,14 +338,14 @@ class ModelService:
         except Exception as error:
             raise self._failed(error) from None
 
-    def _failed(self, error: BaseException) -> HTTPError:
+    def _failed(self, error: BaseException, where: str = "predict") -> HTTPError:
         error_id = uuid.uuid4().hex[:12]
         trace = "".join(traceback.format_exception(error))
-        print(f"error {error_id} in predict:\n{trace}", file=sys.stderr, flush=True)
+        print(f"error {error_id} in {where}:\n{trace}", file=sys.stderr, flush=True)
         return HTTPError(
             500,
-            "predict_failed",
-            f"predict raised {type(error).__name__}; the service log has the details "
+            "predict_failed" if where == "predict" else "internal_error",
+            f"{where} raised {type(error).__name__}; the service log has the details "
             f"under error id {error_id}.",
             error_id=error_id,
         )

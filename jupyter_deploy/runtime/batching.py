@@ -16,6 +16,18 @@ from typing import Any
 from .metrics import Metrics
 
 
+class Exited(Exception):
+    """predict called sys.exit() or raised another non-Exception: an error, not an exit."""
+
+
+def shielded(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """function(*args, **kwargs), with SystemExit and the like turned into Exited."""
+    try:
+        return function(*args, **kwargs)
+    except (SystemExit, KeyboardInterrupt, GeneratorExit) as error:
+        raise Exited(f"{type(error).__name__}: {error}") from error
+
+
 class Batcher:
     """Groups single inputs into batch calls on a worker thread."""
 
@@ -84,10 +96,10 @@ class Batcher:
                     future.set_result(result)
 
     def _one(self, item: dict[str, Any]) -> Any:
-        return self.predict(**item)
+        return shielded(self.predict, **item)
 
     def _batch(self, items: list[dict[str, Any]]) -> list[Any]:
-        outputs = list(self.predict_batch(items))
+        outputs = list(shielded(self.predict_batch, items))
         if len(outputs) != len(items):
             raise ValueError(f"predict_batch returned {len(outputs)} outputs for {len(items)}")
         return outputs
