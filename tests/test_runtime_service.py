@@ -39,6 +39,8 @@ def predict(x: float, mode: str = "plain", tags: list[str] | None = None):
         return pd.DataFrame({"x": [x, x + 1], "y": [np.float64(0.5), np.nan]})
     if mode == "scalar":
         return np.float32(x)
+    if mode == "series":
+        return pd.Series([x, np.nan])
     if mode == "exit":
         raise SystemExit(3)
     return x * 2
@@ -51,6 +53,8 @@ def predict(x: int) -> int:
 
 def predict_batch(items: list[dict]) -> list[int]:
     time.sleep(0.02)
+    if any(item["x"] == 13 for item in items):
+        raise ValueError("13 is unlucky")
     return [item["x"] * 10 for item in items]
 """
 
@@ -230,6 +234,7 @@ def test_a_slow_predict_gets_504_and_the_service_keeps_answering(service: Servic
         ("numpy", [0.0, 1.5, 3.0]),
         ("frame", [{"x": 1.5, "y": 0.5}, {"x": 2.5, "y": None}]),
         ("scalar", 1.5),
+        ("series", [1.5, None]),
     ],
 )
 def test_numpy_pandas_and_non_finite_results_are_plain_json(
@@ -263,16 +268,29 @@ def test_concurrent_requests_to_a_batching_service_each_get_their_own_answer(
     tmp_path: Path,
 ) -> None:
     running = start_service(tmp_path, ["import time", code(BATCHING, "predict")])
+
+    def ask(x: int) -> tuple[int, object]:
+        answer = post(running, {"x": "nope" if x % 50 == 7 else x})
+        return answer.status_code, answer.json().get("prediction", answer.json().get("error"))
+
     try:
+        # When 200 requests arrive at once, some invalid and one that makes its batch raise
         with ThreadPoolExecutor(max_workers=32) as pool:
-            answers = list(pool.map(lambda x: post(running, {"x": x}).json(), range(200)))
-        assert answers == [{"prediction": x * 10} for x in range(200)]
-        bad = post(running, {"x": "nope"})
-        assert bad.status_code == 422
+            answers = list(pool.map(ask, range(200)))
+        # Then each caller gets its own answer or its own error
+        for x, answer in enumerate(answers):
+            if x % 50 == 7:
+                assert answer == (422, "invalid_input")
+            elif x == 13:
+                assert answer == (500, "predict_failed")
+            else:
+                assert answer == (200, x * 10)
+        # And the predict_batch calls were fewer than the requests: they were grouped
         metrics = requests.get(f"{running.url}/metrics", timeout=5).text
-        sizes = [line for line in metrics.splitlines() if line.startswith("model_batch_size_count")]
-        batches = int(sizes[0].split()[-1])
-        assert batches < 200  # requests were grouped: fewer calls than requests
+        sizes = [line for line in metrics.splitlines() if line.startswith("model_batch_size_")]
+        count = int(next(line for line in sizes if "_count" in line).split()[-1])
+        singles = int(next(line for line in sizes if 'le="1"' in line).split()[-1])
+        assert count < 190 and singles < count
     finally:
         running.process.kill()
 
@@ -362,6 +380,13 @@ def test_jupyter_deploy_serve_runs_an_exported_bundle(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=15) == 0
+
+
+def test_jupyter_deploy_serve_refuses_a_folder_that_is_not_a_bundle(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "jupyter_deploy", "serve", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "is not a bundle" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_several_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
