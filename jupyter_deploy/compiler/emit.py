@@ -8,7 +8,7 @@ from jupyter_deploy import __version__
 from jupyter_deploy.compiler.cells import Cell
 from jupyter_deploy.compiler.closure import CLASS, COMPUTED, DEF, IMPORT, Binding, Plan
 
-ARTIFACT_LOADER = '''\
+ARTIFACT_LOADER = """\
 # --- captured values: artifacts/<name>.pkl next to this file, loaded once at import ---
 import pickle as _pickle
 from functools import reduce as _reduce
@@ -26,7 +26,7 @@ class _Unpickler(_pickle.Unpickler):
 def _load_artifact(name):
     with open(_Path(__file__).resolve().with_name("artifacts") / f"{name}.pkl", "rb") as file:
         return _Unpickler(file).load()
-'''
+"""
 
 
 def render_module(plan: Plan, name: str, source_path: str) -> str:
