@@ -33,6 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="kubernetes: print manifests, apply nothing"
     )
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other backend option (docs/backends.md), e.g. -o replicas=3 -o grace=10",
+    )
     parser.add_argument("--max-bundle-mb", type=int, default=512, help="largest bundle accepted")
 
 
@@ -44,7 +52,20 @@ def options_of(args: argparse.Namespace) -> dict[str, object]:
         options["reuse_site_packages"] = True
     if args.dry_run:
         options["dry_run"] = True
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise DeployError(f"--option {item!r}: write KEY=VALUE, e.g. --option replicas=3.")
+        options[key.replace("-", "_")] = _value(value)
     return options
+
+
+def _value(text: str) -> object:
+    """`3` -> 3, `true` -> True, anything else stays a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def run(args: argparse.Namespace) -> int:
