@@ -262,6 +262,7 @@ def test_unknown_routes_and_methods_get_json_404_and_405(service: Service) -> No
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     wrong = requests.get(f"{service.url}/predict", timeout=5)
     assert wrong.status_code == 405 and "POST" in wrong.json()["message"]
+    assert wrong.headers["allow"] == "POST"
 
 
 def test_concurrent_requests_to_a_batching_service_each_get_their_own_answer(
@@ -335,7 +336,10 @@ def test_api_keys_are_required_when_configured(tmp_path: Path) -> None:
     env = {"JUPYTER_DEPLOY_API_KEYS": "k1, k2", "JUPYTER_DEPLOY_API_KEYS_FILE": str(keys)}
     running = start_service(tmp_path, [code(PLAIN, "predict")], env)
     try:
-        assert post(running, {"x": 1}).status_code == 401
+        refused = post(running, {"x": 1})
+        assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert requests.get(f"{running.url}/metrics", timeout=5).status_code == 401
         assert post(running, {"x": 1}, headers={"Authorization": "Bearer nope"}).status_code == 401
         assert post(running, {"x": 1}, headers={"Authorization": "Bearer k2"}).status_code == 200
         assert post(running, {"x": 1}, headers={"X-API-Key": "file-key"}).status_code == 200

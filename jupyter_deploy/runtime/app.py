@@ -62,9 +62,12 @@ class Settings:
 class HTTPError(Exception):
     """An answer other than 200, with a JSON body."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Any = (), **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status, self.body = status, {"error": code, "message": message, **extra}
+        self.headers: list[tuple[bytes, bytes]] = [*JSON, *headers]
 
 
 class ModelService:
@@ -114,7 +117,7 @@ class ModelService:
                 self._authorise(scope)
             status, body, kind = await handler(scope, receive)
         except HTTPError as error:
-            status, body, kind = error.status, dumps(error.body), JSON
+            status, body, kind = error.status, dumps(error.body), error.headers
         except Exception as error:  # a bug of ours must still answer JSON, never crash
             failure = self._failed(error, "the service")
             status, body, kind = failure.status, dumps(failure.body), JSON
@@ -169,7 +172,12 @@ class ModelService:
     def _no_route(self, method: str, path: str) -> HTTPError:
         if any(p == path for _, p in self.routes):
             allowed = ", ".join(m for m, p in self.routes if p == path)
-            return HTTPError(405, "method_not_allowed", f"{method} {path}: use {allowed}.")
+            return HTTPError(
+                405,
+                "method_not_allowed",
+                f"{method} {path}: use {allowed}.",
+                [(b"allow", allowed.encode())],
+            )
         return HTTPError(
             404,
             "not_found",
@@ -188,7 +196,10 @@ class ModelService:
                 given = value.decode("latin-1").strip()
         if not given or not any(hmac.compare_digest(given, key) for key in keys):
             raise HTTPError(
-                401, "unauthorized", "This API needs a key: Authorization: Bearer <key>."
+                401,
+                "unauthorized",
+                "This API needs a key: Authorization: Bearer <key> (or X-API-Key: <key>).",
+                [(b"www-authenticate", b"Bearer")],
             )
 
     # --- routes --------------------------------------------------------------------------
