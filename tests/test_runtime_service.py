@@ -393,13 +393,20 @@ def test_jupyter_deploy_serve_refuses_a_folder_that_is_not_a_bundle(tmp_path: Pa
     assert "Traceback" not in done.stderr
 
 
-def test_several_workers_share_the_port_and_stop_together(tmp_path: Path) -> None:
+def test_several_workers_share_the_ports_open_the_public_one_and_stop_together(
+    tmp_path: Path,
+) -> None:
+    # Given a bundle served by 2 worker processes with a public port
     nb = make_notebook(code("def predict(x: int) -> int:\n    return x + 1", "predict"))
     bundle = compile_notebook(nb, name="workers").write(tmp_path / "w")
-    port = free_port()
+    port, public = free_port(), free_port()
     command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", ".", "--port", str(port)]
+    log = tmp_path / "workers.log"
     process = subprocess.Popen(
-        [*command, "--workers", "2"], cwd=bundle, env={**os.environ, "PYTHONPATH": str(bundle)}
+        [*command, "--workers", "2", "--public-port", str(public)],
+        cwd=bundle,
+        env={**os.environ, "PYTHONPATH": str(bundle)},
+        stderr=open(log, "wb"),  # noqa: SIM115
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -409,6 +416,14 @@ def test_several_workers_share_the_port_and_stop_together(tmp_path: Path) -> Non
             for i in range(20)
         }
         assert answers == {i + 1 for i in range(20)}
+        # When the parent gets SIGUSR1, then every worker listens on the public port too
+        process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while log.read_text().count("public port") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert log.read_text().count(f"public port {public} listening") == 2
+        answer = requests.post(f"http://127.0.0.1:{public}/predict", json={"x": 1}, timeout=5)
+        assert answer.json() == {"prediction": 2}
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0

@@ -86,6 +86,9 @@ def _config(app: ModelService) -> Any:
     )
 
 
+EARLY_USR1: list[int] = []  # SIGUSR1 that came before the event loop ran: honoured at start
+
+
 async def _serve(bundle: Path, host: str, port: int, public_port: int | None) -> None:
     config = _config(ModelService(bundle))
     server = draining_server(config)
@@ -97,6 +100,8 @@ async def _serve(bundle: Path, host: str, port: int, public_port: int | None) ->
         if public_port is None or getattr(server, "_public_open", False):
             return
         server._public_open = True  # type: ignore[attr-defined]
+        while not server.started:  # uvicorn's servers and state exist once it has started
+            await asyncio.sleep(0.01)
         sock = listener(host, public_port)
 
         def protocol() -> asyncio.Protocol:
@@ -107,7 +112,10 @@ async def _serve(bundle: Path, host: str, port: int, public_port: int | None) ->
         server.servers.append(await loop.create_server(protocol, sock=sock, backlog=2048))
         print(f"public port {public_port} listening", file=sys.stderr, flush=True)
 
-    loop.add_signal_handler(signal.SIGUSR1, lambda: loop.create_task(open_public()))
+    tasks: list[asyncio.Task[None]] = []
+    loop.add_signal_handler(signal.SIGUSR1, lambda: tasks.append(loop.create_task(open_public())))
+    if EARLY_USR1:
+        tasks.append(loop.create_task(open_public()))
     await server.serve(sockets=[private])
 
 
@@ -117,6 +125,8 @@ def serve(
     """Serve the bundle until SIGTERM; the exit code."""
     os.chdir(bundle)
     if workers <= 1:
+        signal.signal(signal.SIGUSR1, lambda signum, _frame: EARLY_USR1.append(signum))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})  # see _supervise
         try:
             import uvloop
 
@@ -140,7 +150,7 @@ def _supervise(bundle: Path, host: str, port: int, workers: int, public_port: in
             [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
         ),
     }
-    children = [subprocess.Popen(command, env=env) for _ in range(workers)]
+    children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: Any) -> None:
         for child in children:
@@ -148,6 +158,13 @@ def _supervise(bundle: Path, host: str, port: int, workers: int, public_port: in
                 child.send_signal(signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(signum, forward)
+        signal.signal(signum, forward)  # before the children start: no signal is lost
+    # Children start with SIGUSR1 blocked (the mask is inherited) until they can handle it:
+    # one sent early stays pending instead of killing a worker that is still starting.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        children += [subprocess.Popen(command, env=env) for _ in range(workers)]
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     codes = [child.wait() for child in children]
     return max(codes, default=0)
