@@ -227,6 +227,22 @@ def test_a_slow_predict_gets_504_and_the_service_keeps_answering(service: Servic
     assert post(service, {"x": 1}).json() == {"prediction": 2}
 
 
+def test_a_bigger_input_that_makes_a_proven_fast_predict_slow_still_gets_504(
+    service: Service,
+) -> None:
+    # Given predict has been fast for many small bodies (it now runs on the event loop)
+    for _ in range(60):
+        assert post(service, {"x": 1}).status_code == 200
+    # When a bigger body makes it slow, then it runs in a thread: the time limit holds
+    # and the service answers others meanwhile
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(post, service, {"x": 1, "mode": "slow", "tags": ["a" * 100]})
+        time.sleep(0.2)
+        health = requests.get(f"{service.url}/healthz", timeout=0.5)
+        assert health.status_code == 200
+        assert slow.result().status_code == 504
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [

@@ -41,6 +41,7 @@ class Settings:
     max_batch: int = 32
     max_wait: float = 0.0
     api_keys: list[str] = field(default_factory=list)
+    inline: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +57,7 @@ class Settings:
             max_batch=int(env.get("JUPYTER_DEPLOY_MAX_BATCH", cls.max_batch)),
             max_wait=float(env.get("JUPYTER_DEPLOY_MAX_WAIT_MS", 0)) / 1000,
             api_keys=[k for k in keys if k and not k.startswith("#")],
+            inline=env.get("JUPYTER_DEPLOY_INLINE", "1").lower() not in ("0", "false", "no"),
         )
 
 
@@ -85,6 +87,7 @@ class ModelService:
         self.load_error: str | None = None
         self.loading: asyncio.Task[None] | None = None
         self.inline, self.fast_calls = False, 0
+        self.proven_size = 0  # the largest body predict has been fast for
         self.openapi = dumps(openapi_document(self.metadata, bool(self.settings.api_keys)))
         self.routes = {
             ("GET", "/healthz"): self.healthz,
@@ -241,7 +244,7 @@ class ModelService:
         if self.batcher is not None:
             result = await self._guarded(self.batcher.submit(body))
         else:
-            result = await self._call(body)
+            result = await self._call(body, scope.get("jupyter_deploy.size", 0))
         return 200, self._encode({"prediction": result}), JSON
 
     async def predict_many(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
@@ -289,6 +292,7 @@ class ModelService:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
+        scope["jupyter_deploy.size"] = size
         try:
             return json.loads(b"".join(chunks))
         except (ValueError, UnicodeDecodeError) as error:
@@ -309,9 +313,10 @@ class ModelService:
         except Invalid as problem:
             raise HTTPError(422, "invalid_input", str(problem)) from None
 
-    async def _call(self, body: dict[str, Any]) -> Any:
-        """predict(**body): on the loop once it has proven fast, else in a thread."""
-        if self.inline:
+    async def _call(self, body: dict[str, Any], size: int) -> Any:
+        """predict(**body): on the loop once proven fast for bodies this big, else in a thread
+        (where the time limit holds)."""
+        if self.inline and size <= self.proven_size:
             started = time.perf_counter()
             try:
                 return shielded(self.predict, **body)
@@ -319,13 +324,14 @@ class ModelService:
                 raise self._failed(error) from None
             finally:
                 if time.perf_counter() - started > INLINE_LIMIT:
-                    self.inline, self.fast_calls = False, 0
+                    self.inline, self.fast_calls, self.proven_size = False, 0, 0
         loop = asyncio.get_running_loop()
         timed: list[float] = []
         result = await self._guarded(loop.run_in_executor(self.executor, self._timed, body, timed))
         if timed and timed[0] <= INLINE_LIMIT:
             self.fast_calls += 1
-            self.inline = self.fast_calls >= INLINE_AFTER
+            self.proven_size = max(self.proven_size, size)
+            self.inline = self.settings.inline and self.fast_calls >= INLINE_AFTER
         else:
             self.fast_calls = 0
         return result
