@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -406,6 +407,51 @@ def test_jupyter_deploy_serve_refuses_a_folder_that_is_not_a_bundle(tmp_path: Pa
     command = [sys.executable, "-m", "jupyter_deploy", "serve", str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0 and "is not a bundle" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"JUPYTER_DEPLOY_TIMEOUT": "soon"}, "JUPYTER_DEPLOY_TIMEOUT must be a number"),
+        ({"JUPYTER_DEPLOY_GRACE": "-1"}, "JUPYTER_DEPLOY_GRACE must be zero or more"),
+        ({"JUPYTER_DEPLOY_API_KEYS_FILE": "/no/such/keys"}, "JUPYTER_DEPLOY_API_KEYS_FILE"),
+    ],
+)
+def test_a_bad_setting_stops_the_service_at_once_naming_the_variable(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    nb = make_notebook(code(PLAIN, "predict"))
+    bundle = compile_notebook(nb, name="conf").write(tmp_path / "b")
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--port", str(free_port())]
+    done = subprocess.run(
+        command,
+        cwd=bundle,
+        env={**os.environ, "PYTHONPATH": str(bundle), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_port_taken_by_another_program_is_a_clear_error(tmp_path: Path) -> None:
+    nb = make_notebook(code(PLAIN, "predict"))
+    bundle = compile_notebook(nb, name="taken").write(tmp_path / "b")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "jupyter_deploy_runtime", "--port", str(port)]
+        done = subprocess.run(
+            command,
+            cwd=bundle,
+            env={**os.environ, "PYTHONPATH": str(bundle)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .server import serve
+from .app import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,21 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.bundle / "predict.py").is_file():
         print(f"error: {args.bundle} has no predict.py: is it a bundle?", file=sys.stderr)
         return 2
-    return serve(args.bundle.resolve(), args.host, args.port, args.workers, args.public_port)
+    try:
+        json.loads((args.bundle / "deploy.json").read_text())
+        Settings.from_env()
+        from .server import serve
+    except (OSError, ValueError) as error:
+        print(f"error: {args.bundle}/deploy.json: {error}", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return serve(args.bundle.resolve(), args.host, args.port, args.workers, args.public_port)
+    except OSError as error:  # the port is taken by another program, or the host is wrong
+        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,6 +32,24 @@ INLINE_AFTER = 50  # fast calls in a thread before predict may run on the event 
 INLINE_LIMIT = 0.001  # seconds: a call slower than this goes (back) to a thread
 
 
+class ConfigError(Exception):
+    """A JUPYTER_DEPLOY_* variable the service cannot use; the message names it."""
+
+
+def env_number(env: Any, name: str, default: float) -> float:
+    """The number in variable `name`, or `default` when unset."""
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if number < 0 or number != number:
+        raise ConfigError(f"{name} must be zero or more, not {value!r}")
+    return number
+
+
 @dataclass
 class Settings:
     """Limits and keys, from the environment (see docs/model-service.md)."""
@@ -50,12 +68,15 @@ class Settings:
         keys = [k.strip() for k in env.get("JUPYTER_DEPLOY_API_KEYS", "").split(",")]
         key_file = env.get("JUPYTER_DEPLOY_API_KEYS_FILE")
         if key_file:
-            keys += [line.strip() for line in Path(key_file).read_text().splitlines()]
+            try:
+                keys += [line.strip() for line in Path(key_file).read_text().splitlines()]
+            except (OSError, UnicodeDecodeError) as error:
+                raise ConfigError(f"JUPYTER_DEPLOY_API_KEYS_FILE {key_file}: {error}") from None
         return cls(
-            max_body=int(env.get("JUPYTER_DEPLOY_MAX_BODY", cls.max_body)),
-            timeout=float(env.get("JUPYTER_DEPLOY_TIMEOUT", cls.timeout)),
-            max_batch=int(env.get("JUPYTER_DEPLOY_MAX_BATCH", cls.max_batch)),
-            max_wait=float(env.get("JUPYTER_DEPLOY_MAX_WAIT_MS", 0)) / 1000,
+            max_body=int(env_number(env, "JUPYTER_DEPLOY_MAX_BODY", cls.max_body)),
+            timeout=env_number(env, "JUPYTER_DEPLOY_TIMEOUT", cls.timeout),
+            max_batch=int(env_number(env, "JUPYTER_DEPLOY_MAX_BATCH", cls.max_batch)),
+            max_wait=env_number(env, "JUPYTER_DEPLOY_MAX_WAIT_MS", 0) / 1000,
             api_keys=[k for k in keys if k and not k.startswith("#")],
             inline=env.get("JUPYTER_DEPLOY_INLINE", "1").lower() not in ("0", "false", "no"),
         )

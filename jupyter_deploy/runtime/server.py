@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .app import ModelService
+from .app import ModelService, env_number
 
-GRACE = float(os.environ.get("JUPYTER_DEPLOY_GRACE", "30"))
-LINGER = float(os.environ.get("JUPYTER_DEPLOY_LINGER", "0.5"))
+GRACE = env_number(os.environ, "JUPYTER_DEPLOY_GRACE", 30)
+LINGER = env_number(os.environ, "JUPYTER_DEPLOY_LINGER", 0.5)
 
 
 def draining_server(config: Any) -> Any:
