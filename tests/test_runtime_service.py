@@ -115,6 +115,20 @@ def test_an_optional_field_takes_null_and_answers_carry_a_content_length(
     assert answer.headers["content-length"] == str(len(answer.content))
 
 
+def test_a_whole_float_sent_for_an_integer_reaches_predict_as_an_int(tmp_path: Path) -> None:
+    source = "def predict(n: int, ids: list[int], k: int | None = None) -> str:\n"
+    cells = [code(source + "    return repr((n, ids, k))", "predict")]
+    running = start_service(tmp_path, cells)
+    try:
+        answer = post(running, {"n": 3.0, "ids": [1.0, 2], "k": 4.0})
+        assert answer.json() == {"prediction": "(3, [1, 2], 4)"}
+        refused = post(running, {"n": 3.5, "ids": []})
+        assert refused.status_code == 422 and "n must be an integer" in refused.json()["message"]
+    finally:
+        running.process.kill()
+        running.process.wait()
+
+
 def test_an_empty_batch_gets_an_empty_list(service: Service) -> None:
     assert post(service, {"inputs": []}, "/predict/batch").json() == {"predictions": []}
 

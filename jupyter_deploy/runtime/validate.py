@@ -58,6 +58,8 @@ def check_object(value: dict[str, Any], schema: dict[str, Any], where: str = "")
     for name, item in value.items():
         if name in properties:
             check(item, properties[name], f"{prefix}{name}")
+            if _whole_float(item, properties[name]):
+                value[name] = int(item)
         elif extra is False:
             known = ", ".join(properties) or "none"
             raise Invalid(f"{prefix}{name} is not a field of this API (fields: {known})")
@@ -77,6 +79,16 @@ def _check_array(value: list[Any], schema: dict[str, Any], where: str) -> None:
     if items:
         for index, item in enumerate(value):
             check(item, items, f"{where}[{index}]")
+            if _whole_float(item, items):
+                value[index] = int(item)
+
+
+def _whole_float(value: Any, schema: dict[str, Any]) -> bool:
+    """3.0 sent for an integer (as Python's json writes it): predict gets 3."""
+    if not isinstance(value, float):
+        return False
+    kinds = {o.get("type") for o in schema.get("anyOf", [schema])}
+    return "integer" in kinds and "number" not in kinds
 
 
 def _is(value: Any, kind: str) -> bool:
