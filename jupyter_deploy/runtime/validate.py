@@ -58,7 +58,7 @@ def check_object(value: dict[str, Any], schema: dict[str, Any], where: str = "")
     for name, item in value.items():
         if name in properties:
             check(item, properties[name], f"{prefix}{name}")
-            if _whole_float(item, properties[name]):
+            if isinstance(item, float) and _integer(properties[name]):
                 value[name] = int(item)
         elif extra is False:
             known = ", ".join(properties) or "none"
@@ -77,16 +77,15 @@ def _check_array(value: list[Any], schema: dict[str, Any], where: str) -> None:
         return
     items = schema.get("items")
     if items:
+        integer = _integer(items)
         for index, item in enumerate(value):
             check(item, items, f"{where}[{index}]")
-            if _whole_float(item, items):
+            if integer and isinstance(item, float):
                 value[index] = int(item)
 
 
-def _whole_float(value: Any, schema: dict[str, Any]) -> bool:
-    """3.0 sent for an integer (as Python's json writes it): predict gets 3."""
-    if not isinstance(value, float):
-        return False
+def _integer(schema: dict[str, Any]) -> bool:
+    """Whether 3.0 (as Python's json writes 3) should reach predict as the int 3."""
     kinds = {o.get("type") for o in schema.get("anyOf", [schema])}
     return "integer" in kinds and "number" not in kinds
 
