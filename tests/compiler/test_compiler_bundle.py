@@ -16,7 +16,7 @@ from compiler_helpers import code, make_notebook, write_notebook
 
 from jupyter_deploy.compiler import capture_code, compile_notebook, decode_capture
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "examples" / "iris.ipynb"
 
 

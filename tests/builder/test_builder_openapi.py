@@ -9,7 +9,7 @@ import pytest
 import requests
 from builder_helpers import BuilderProcess
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "builder-openapi.json"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "builder-openapi.json"
 
 
 @pytest.mark.parametrize("backend_name", ["local"])
