@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from jupyter_deploy import __version__
+from jupyter_deploy._version import __version__
 from jupyter_deploy.errors import DeployError
 
 COMMANDS: dict[str, str] = {

@@ -5,25 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import shutil
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from jupyter_deploy.errors import InvalidBundle, InvalidRequest
+from jupyter_deploy.errors import InvalidBundle
 
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_FILES = 10_000
-
-
-def check_name(name: str | None) -> str:
-    """A deployment name that is a DNS label (it ends up in URLs, images and k8s objects)."""
-    if not name or not NAME.match(name):
-        raise InvalidRequest(
-            f"{name!r} cannot name a deployment: use 1-63 lowercase letters, digits and '-' "
-            "(e.g. ?name=iris)."
-        )
-    return name
 
 
 def unpack(data: bytes, target: Path) -> str:

@@ -15,12 +15,10 @@ from typing import Any
 import requests
 
 from jupyter_deploy.errors import BuilderError, BuilderUnreachable, DeployError, Unauthorized
+from jupyter_deploy.wire import FINAL_PHASES, Json
 
 URL_ENV = "JUPYTER_DEPLOY_BUILDER_URL"
 TOKEN_ENV = "JUPYTER_DEPLOY_TOKEN"
-FINAL_PHASES = frozenset({"live", "failed"})
-
-Json = dict[str, Any]
 
 
 @dataclass

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.builder.backends.base import Backend, Version
-from jupyter_deploy.builder.bundles import check_name, unpack
+from jupyter_deploy.builder.bundles import unpack
 from jupyter_deploy.builder.pipeline import BuildLog, Pipeline, version_from_row
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import Conflict, InvalidRequest, NotFound, VersionNotFound
+from jupyter_deploy.wire import Json, check_name
 
-Json = dict[str, Any]
 BUSY_WAIT = 30.0  # seconds a delete waits for the name's current build (or drain) to end
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_deploy import __version__
+from jupyter_deploy._version import __version__
+from jupyter_deploy.wire import ALL_PHASES
 
-PHASES = ["queued", "building", "starting", "testing", "live", "failed"]
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -43,7 +43,7 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "version": {"type": "integer"},
             "kind": {"enum": ["build", "rollback"]},
-            "phase": {"enum": PHASES},
+            "phase": {"enum": list(ALL_PHASES)},
             "created_at": TIME,
             "updated_at": TIME,
             "finished_at": NULLABLE_TIME,
@@ -52,7 +52,7 @@ SCHEMAS: dict[str, Any] = {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "phase": {"enum": PHASES},
+                        "phase": {"enum": list(ALL_PHASES)},
                         "started_at": TIME,
                         "finished_at": NULLABLE_TIME,
                     },

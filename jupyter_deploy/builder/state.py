@@ -16,10 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.errors import BuildNotFound, DeploymentNotFound, VersionNotFound
-
-Json = dict[str, Any]
-PHASES = ("queued", "building", "starting", "testing", "live")
-FINAL = frozenset({"live", "failed"})
+from jupyter_deploy.wire import FINAL_PHASES, Json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deployments (
@@ -116,7 +113,7 @@ class State:
         phases = build["phases"]
         if phases and phases[-1]["finished_at"] is None:
             phases[-1]["finished_at"] = stamp
-        finished = stamp if phase in FINAL else None
+        finished = stamp if phase in FINAL_PHASES else None
         if phase != "failed":
             phases.append({"phase": phase, "started_at": stamp, "finished_at": finished})
         self._write(

@@ -11,9 +11,7 @@ from __future__ import annotations
 from jupyter_deploy.compiler.bundle import (
     Bundle,
     analyze,
-    check_name,
     compile_notebook,
-    default_name,
     load_notebook,
 )
 from jupyter_deploy.compiler.capture import capture_code, capture_namespace, decode_capture
@@ -25,9 +23,7 @@ __all__ = [
     "analyze",
     "capture_code",
     "capture_namespace",
-    "check_name",
     "compile_notebook",
     "decode_capture",
-    "default_name",
     "load_notebook",
 ]

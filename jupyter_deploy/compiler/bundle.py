@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import io
 import json
-import re
 import sys
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -17,16 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jupyter_deploy import __version__
+from jupyter_deploy._version import __version__
 from jupyter_deploy.compiler import requirements
 from jupyter_deploy.compiler.capture import global_references, main_references
 from jupyter_deploy.compiler.cells import EXAMPLE, Cell, predict_cell, read_cells
 from jupyter_deploy.compiler.closure import Plan, analyze_cells, bound_names, free_names
 from jupyter_deploy.compiler.emit import render_module
 from jupyter_deploy.compiler.schema import input_schema, output_schema
-from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook, InvalidRequest
-
-NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook
+from jupyter_deploy.wire import check_name, default_name
 
 
 @dataclass
@@ -109,22 +107,6 @@ def analyze(nb: Any, source_path: str | None = None, extra_roots: tuple[str, ...
     with _gc_paused():
         cells = read_cells(nb)
         return analyze_cells(cells, predict_cell(cells), extra_roots)
-
-
-def default_name(source_path: str | None) -> str:
-    """A deployment name from the notebook's file name (`My Model.ipynb` -> `my-model`)."""
-    stem = PurePosixPath(source_path or "model").stem.lower()
-    return re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:63] or "model"
-
-
-def check_name(name: str) -> str:
-    """`name` if it can name a deployment (a DNS label); InvalidRequest otherwise."""
-    if not NAME_PATTERN.match(name):
-        raise InvalidRequest(
-            f"{name!r} cannot name a deployment: use 1-63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit."
-        )
-    return name
 
 
 def compile_notebook(

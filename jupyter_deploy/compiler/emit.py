@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from jupyter_deploy import __version__
+from jupyter_deploy._version import __version__
 from jupyter_deploy.compiler.cells import Cell
 from jupyter_deploy.compiler.closure import CLASS, COMPUTED, DEF, IMPORT, Binding, Plan
 

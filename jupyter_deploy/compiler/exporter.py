@@ -13,8 +13,9 @@ from typing import Any
 from nbconvert.exporters import Exporter
 from traitlets import Bool, Unicode
 
-from jupyter_deploy.compiler.bundle import analyze, compile_notebook, default_name
+from jupyter_deploy.compiler.bundle import analyze, compile_notebook
 from jupyter_deploy.compiler.execute import execute_and_capture
+from jupyter_deploy.wire import default_name
 
 
 class DeployExporter(Exporter):  # type: ignore[misc]

@@ -15,8 +15,7 @@ from jupyter_deploy.builder.client import URL_ENV, BuilderClient
 from jupyter_deploy.errors import BuilderUnreachable, BuildFailed, DeployError, InvalidRequest
 from jupyter_deploy.magics import flow, history
 from jupyter_deploy.magics.progress import Progress, choose, failure_line
-
-Json = dict[str, Any]
+from jupyter_deploy.wire import Json, default_name
 
 
 def current_shell() -> Any:
@@ -61,7 +60,7 @@ def deploy_function(
         session = flow.session_notebook(shell.user_ns)
         nb = history.notebook_for_function(shell, function, batch=batch)
         source = flow.session_relative(session) if session else "<kernel history>"
-        deploy_name = name or flow.slug(session or str(getattr(function, "__name__", "model")))
+        deploy_name = name or default_name(session or str(getattr(function, "__name__", "model")))
         target = flow.Target(nb, source, flow.kernel_dir())
         return _deploy(target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout)
     except DeployError as error:
@@ -93,7 +92,7 @@ def deploy_tagged(
                 "function by name (%deploy predict --name NAME)."
             )
         target = flow.notebook_target(path)
-        deploy_name = name or flow.slug(path)
+        deploy_name = name or default_name(path)
         return _deploy(target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout)
     except DeployError as error:
         if raise_errors:

@@ -17,8 +17,7 @@ import requests
 from jupyter_deploy.builder.client import BuilderClient
 from jupyter_deploy.errors import Conflict, DeployError, InvalidRequest
 from jupyter_deploy.magics import api, flow
-
-Json = dict[str, Any]
+from jupyter_deploy.wire import default_name
 
 
 def run(shell: Any, command: str, args: argparse.Namespace) -> None:
@@ -46,7 +45,7 @@ def _default_name(shell: Any, command: str) -> str:
     session = flow.session_notebook(getattr(shell, "user_ns", {}))
     if not session:
         raise InvalidRequest(f"Name the deployment: %deploy {command} NAME.")
-    return flow.slug(session)
+    return default_name(session)
 
 
 def show(text: str, markup: str | None = None) -> None:

@@ -7,7 +7,6 @@ notebook (tagged, or made from history) -> compiler with values from this kernel
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,9 @@ import nbformat
 from jupyter_deploy.builder.client import FINAL_PHASES, BuilderClient
 from jupyter_deploy.errors import DeployError, InvalidNotebook, InvalidRequest
 from jupyter_deploy.magics.progress import Progress
+from jupyter_deploy.wire import Json
 
-Json = dict[str, Any]
 SESSION_ENV = "JPY_SESSION_NAME"
-_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
 
 @dataclass
@@ -47,14 +45,6 @@ def session_relative(path: str) -> str:
 def kernel_dir() -> Path:
     """Where the kernel runs: relative files in cells are read from here."""
     return Path.cwd().resolve()
-
-
-def slug(text: str) -> str:
-    """A deployment name from a notebook or function name: `My Iris.ipynb` -> `my-iris`."""
-    stem = Path(text).name
-    stem = stem[: -len(".ipynb")] if stem.endswith(".ipynb") else stem
-    name = _UNSAFE.sub("-", stem.lower()).strip("-")
-    return name[:63].strip("-") or "model"
 
 
 def notebook_target(path: str) -> Target:

@@ -12,9 +12,9 @@ import sys
 import time
 from typing import Any, Protocol
 
-PHASES = ("queued", "building", "starting", "testing", "live")
+from jupyter_deploy.wire import PHASES, Json
+
 MODE_ENV = "JUPYTER_DEPLOY_PROGRESS"
-Json = dict[str, Any]
 
 
 class Progress(Protocol):

@@ -18,8 +18,6 @@ from jupyter_core.utils import ensure_async
 
 from jupyter_deploy.errors import InvalidNotebook, InvalidRequest, NotFound, PathOutsideRoot
 
-_UNSAFE_NAME = re.compile(r"[^a-z0-9-]+")
-
 
 @dataclass
 class LoadedNotebook:
@@ -49,13 +47,6 @@ def clean_path(path: object) -> str:
     if not text.endswith(".ipynb"):
         raise InvalidRequest(f"{path!r} is not a notebook: the path must end with .ipynb.")
     return text
-
-
-def default_name(path: str) -> str:
-    """A deployment name from a notebook path: `examples/Iris Model.ipynb` -> `iris-model`."""
-    stem = posixpath.basename(path)[: -len(".ipynb")]
-    name = _UNSAFE_NAME.sub("-", stem.lower()).strip("-")
-    return name[:63].strip("-") or "model"
 
 
 async def load_notebook(contents_manager: Any, path: str) -> LoadedNotebook:

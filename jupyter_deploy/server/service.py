@@ -28,13 +28,11 @@ from jupyter_deploy.server.capture import RUN_CELLS_HINT, capture_values
 from jupyter_deploy.server.notebooks import (
     LoadedNotebook,
     clean_path,
-    default_name,
     kernel_id_for,
     load_notebook,
 )
+from jupyter_deploy.wire import Json, check_name, default_name
 
-Json = dict[str, Any]
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _BUILD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 CAPTURED_AT_DEPLOY = "captured at deploy"
 
@@ -159,24 +157,25 @@ class DeployService:
 
     async def deployment(self, name: str) -> Json:
         """One deployment with its stable URL and versions."""
-        result: Json = await self._call(self.builder.deployment, _name(name))
+        result: Json = await self._call(self.builder.deployment, check_name(name))
         return result
 
     async def module(self, name: str) -> Json:
         """The live `predict.py` of a deployment."""
-        return {"module": await self._call(self.builder.deployment_file, _name(name), "predict.py")}
+        text = await self._call(self.builder.deployment_file, check_name(name), "predict.py")
+        return {"module": text}
 
     async def rollback(self, name: str, version: object = None) -> Json:
         """Go back to the previous (or the given) version; a Build."""
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise InvalidRequest(f'"version" must be a whole number, not {version!r}.')
-        build: Json = await self._call(self.builder.rollback, _name(name), version)
+        build: Json = await self._call(self.builder.rollback, check_name(name), version)
         self._started(build)
         return build
 
     async def delete(self, name: str) -> None:
         """Stop and remove a deployment."""
-        await self._call(self.builder.delete, _name(name))
+        await self._call(self.builder.delete, check_name(name))
 
     def config(self) -> Json:
         """Where builds go, and whether that builder is the embedded one."""
@@ -230,20 +229,11 @@ class DeployService:
             return default_name(path)
         if not isinstance(name, str):
             raise InvalidRequest(f'"name" must be a string, not {name!r}.')
-        return _name(name)
+        return check_name(name)
 
     def _started(self, build: Json) -> None:
         if self.on_build is not None and isinstance(build, dict) and "id" in build:
             self.on_build(build)
-
-
-def _name(name: str) -> str:
-    if not _NAME.match(name) or ".." in name:
-        raise InvalidRequest(
-            f"{name!r} is not a deployment name: use letters, digits, '-', '_' or '.' "
-            "(up to 63, starting with a letter or digit)."
-        )
-    return name
 
 
 def _build_id(build_id: str) -> str:

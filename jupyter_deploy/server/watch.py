@@ -9,11 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_deploy.errors import DeployError, NotFound
+from jupyter_deploy.wire import ALL_PHASES, FINAL_PHASES, Json
 
-Json = dict[str, Any]
 SCHEMA_ID = "https://events.jupyter.org/jupyter_deploy/build/v1"
-PHASES = frozenset({"queued", "building", "starting", "testing", "live", "failed"})
-FINAL = frozenset({"live", "failed"})
 
 
 def event_data(build: Json) -> Json:
@@ -74,7 +72,7 @@ class BuildWatcher:
         deadline = time.monotonic() + self.timeout
         last = self._publish(build, None)
         failures = 0
-        while build.get("phase") not in FINAL and time.monotonic() < deadline:
+        while build.get("phase") not in FINAL_PHASES and time.monotonic() < deadline:
             await asyncio.sleep(self.interval)
             try:
                 build = await asyncio.to_thread(self._get_build, str(build["id"]))
@@ -90,7 +88,7 @@ class BuildWatcher:
             last = self._publish(build, last)
 
     def _publish(self, build: Json, last: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
-        if build.get("phase") not in PHASES:
+        if build.get("phase") not in ALL_PHASES:
             return last
         data = event_data(build)
         key = (data["phase"], data["url"], data["message"])
