@@ -26,7 +26,7 @@ FINAL_PHASES = frozenset({"live", FAILED})
 """A build in one of these phases will not change again."""
 
 DEPLOYMENT_STATUSES = ("live", "building", "failed", "stopped")
-VERSION_STATUSES = ("live", "retired", "failed")
+VERSION_STATUSES = ("building", "live", "retired", "failed")
 BUILD_KINDS = ("build", "rollback")
 
 NAME_MAX = 63

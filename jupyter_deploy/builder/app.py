@@ -62,13 +62,14 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         )
 
     async def get_build(request: Request) -> Response:
-        return JSONResponse(service.build(request.path_params["id"]))
+        return JSONResponse(await asyncio.to_thread(service.build, request.path_params["id"]))
 
     async def get_logs(request: Request) -> Response:
         offset = request.query_params.get("offset", "0")
         if not offset.isdigit():
             raise InvalidRequest("offset must be a byte offset (a whole number).")
-        return JSONResponse(service.logs(request.path_params["id"], int(offset)))
+        chunk = await asyncio.to_thread(service.logs, request.path_params["id"], int(offset))
+        return JSONResponse(chunk)
 
     async def list_deployments(request: Request) -> Response:
         return JSONResponse({"deployments": await asyncio.to_thread(service.deployments)})
@@ -79,7 +80,8 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         )
 
     async def get_file(request: Request) -> Response:
-        path = service.live_file(request.path_params["name"], request.path_params["path"])
+        name, relative = request.path_params["name"], request.path_params["path"]
+        path = await asyncio.to_thread(service.live_file, name, relative)
         return FileResponse(path, media_type="text/plain; charset=utf-8")
 
     async def rollback(request: Request) -> Response:

@@ -230,6 +230,7 @@ class BuildService:
             "status": status,
             "live_version": live,
             "live_build": live_build,
+            "latest_build": latest["id"] if latest else None,
             "openapi_url": f"{url}/openapi.json" if live is not None else None,
             "versions": [
                 {
@@ -239,10 +240,6 @@ class BuildService:
                     "created_at": r["created_at"],
                 }
                 for r in self.state.versions(name)
-            ],
-            "builds": [
-                {"id": b["id"], "kind": b["kind"], "version": b["version"], "phase": b["phase"]}
-                for b in builds[-20:]
             ],
         }
 
@@ -266,6 +263,14 @@ class BuildService:
     def _version(self, row: Any) -> Version:
         public = int(self.state.deployment_row(row["name"])["public_port"])
         return version_from_row(row, public)
+
+    def stop_all(self) -> None:
+        """Stop every model service this build service runs (their state stays for a restart)."""
+        for name in self.state.deployment_names():
+            for row in self.state.versions(name):
+                version = self._version(row)
+                if self.backend.is_running(version):
+                    self.backend.stop(version, BuildLog(self.state, f"stop-{name}"))
 
     def close(self) -> None:
         """Release the database (model services keep running)."""

@@ -19,7 +19,6 @@ from typing import Any
 from jupyter_deploy.builder.app import create_app
 from jupyter_deploy.builder.backends.local import LocalBackend
 from jupyter_deploy.builder.core import BuildService
-from jupyter_deploy.builder.pipeline import BuildLog
 
 
 @dataclass
@@ -64,13 +63,5 @@ def stop(handle: Handle, stop_services: bool = True) -> None:
     handle.server.should_exit = True
     handle.thread.join(timeout=10)
     if stop_services:
-        _stop_services(handle.service)
+        handle.service.stop_all()
     handle.service.close()
-
-
-def _stop_services(service: BuildService) -> None:
-    for name in service.state.deployment_names():
-        for row in service.state.versions(name):
-            version = service._version(row)
-            if service.backend.is_running(version):
-                service.backend.stop(version, BuildLog(service.state, f"stop-{name}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_deploy._version import __version__
-from jupyter_deploy.wire import ALL_PHASES
+from jupyter_deploy.wire import ALL_PHASES, DEPLOYMENT_STATUSES, VERSION_STATUSES
 
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -86,9 +86,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "url": {"type": ["string", "null"]},
-            "status": {"enum": ["live", "building", "failed", "stopped"]},
+            "status": {"enum": list(DEPLOYMENT_STATUSES)},
             "live_version": {"type": ["integer", "null"]},
             "live_build": {"type": ["string", "null"]},
+            "latest_build": {
+                "type": ["string", "null"],
+                "description": "The newest build or rollback of this name (what `logs NAME` shows)",
+            },
             "openapi_url": {"type": ["string", "null"]},
             "versions": {
                 "type": "array",
@@ -97,7 +101,7 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {
                         "version": {"type": "integer"},
                         "build_id": {"type": "string"},
-                        "status": {"enum": ["live", "retired", "failed", "building"]},
+                        "status": {"enum": list(VERSION_STATUSES)},
                         "created_at": TIME,
                     },
                 },
