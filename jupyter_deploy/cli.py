@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "push": "jupyter_deploy.commands.client",
     "status": "jupyter_deploy.commands.client",
     "logs": "jupyter_deploy.commands.client",
+    "test": "jupyter_deploy.commands.client",
     "rollback": "jupyter_deploy.commands.client",
     "delete": "jupyter_deploy.commands.client",
     "list": "jupyter_deploy.commands.client",
@@ -35,16 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("jupyter_deploy.commands"):
-                continue  # not written yet
-            raise
-        helps = getattr(module, "HELPS", {})
-        command = sub.add_parser(name, help=helps.get(name, getattr(module, "HELP", "")))
-        adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
-        adder(command)
+        module = importlib.import_module(module_name)
+        helps = getattr(module, "HELPS", None)
+        command = sub.add_parser(name, help=helps[name] if helps else module.HELP)
+        if helps:
+            module.add_arguments(command, name)  # one module for several subcommands
+        else:
+            module.add_arguments(command)
         command.set_defaults(_module=module)
     return parser
 

@@ -135,6 +135,20 @@ class BuildFailed(DeployError):
     code = "build_failed"
 
 
+class BuildTimeout(DeployError):
+    """A build was followed longer than the caller wanted; it may still finish."""
+
+    http_status = 504
+    code = "build_timeout"
+
+
+class ServiceUnreachable(DeployError):
+    """A deployment's live API does not answer."""
+
+    http_status = 502
+    code = "service_unreachable"
+
+
 class BackendUnavailable(DeployError):
     http_status = 503
     code = "backend_unavailable"

@@ -6,16 +6,29 @@ Errors come back as the domain errors of `jupyter_deploy.errors`.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import requests
 
-from jupyter_deploy.errors import BuilderError, BuilderUnreachable, DeployError, Unauthorized
-from jupyter_deploy.wire import FINAL_PHASES, Json
+from jupyter_deploy.errors import (
+    BuilderError,
+    BuilderUnreachable,
+    BuildTimeout,
+    Conflict,
+    DeployError,
+    InvalidRequest,
+    NotFound,
+    ServiceUnreachable,
+    Unauthorized,
+)
+from jupyter_deploy.wire import FINAL_PHASES, Json, is_name
 
 URL_ENV = "JUPYTER_DEPLOY_BUILDER_URL"
 TOKEN_ENV = "JUPYTER_DEPLOY_TOKEN"
@@ -97,46 +110,98 @@ class BuilderClient:
         """Stop and remove everything the deployment started."""
         self._request("DELETE", f"/v1/deployments/{name}")
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- following a build, calling a deployment -------------------------------------------
 
     def wait(
         self,
         build_id: str,
         on_change: Callable[[Json], None] | None = None,
         on_log: Callable[[str], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
         timeout: float = 900.0,
-        interval: float = 0.2,
+        interval: float = 0.25,
+        stop: threading.Event | None = None,
     ) -> Json:
-        """Follow a build until it is live or failed; call back on each phase and log line."""
+        """Follow a build until it is live or failed: the one follow loop of every door.
+
+        Calls `on_change` on each new phase (or URL), `on_log` with each piece of log text (read
+        to its end once the build is over) and `on_tick` after every poll. Setting `stop` ends
+        the loop early with the last Build seen (a server shutting down).
+        """
         deadline = time.monotonic() + timeout
         offset, last = 0, None
         while True:
             build = self.build(build_id)
+            final = build["phase"] in FINAL_PHASES
             if on_log is not None:
-                chunk = self.logs(build_id, offset)
-                offset = chunk.next_offset
-                if chunk.text:
-                    on_log(chunk.text)
+                offset = self._read_logs(build_id, offset, on_log, to_end=final)
             if on_change is not None and (build["phase"], build.get("url")) != last:
                 last = (build["phase"], build.get("url"))
                 on_change(build)
-            if build["phase"] in FINAL_PHASES:
+            if on_tick is not None:
+                on_tick()
+            if final or (stop is not None and stop.is_set()):
                 return build
             if time.monotonic() > deadline:
-                raise DeployError(f"Build {build_id} did not finish in {timeout:.0f} s.")
-            time.sleep(interval)
+                name = build.get("name")
+                raise BuildTimeout(
+                    f"Build {build_id} of {name} did not finish in {timeout:.0f} s; "
+                    f"`status {name}` tells how it ends."
+                )
+            if stop is not None:
+                stop.wait(interval)
+            else:
+                time.sleep(interval)
 
-    def follow_logs(self, build_id: str, interval: float = 0.3) -> Iterator[str]:
-        """Yield log text until the build's log is complete."""
-        offset = 0
-        while True:
+    def _read_logs(
+        self, build_id: str, offset: int, on_log: Callable[[str], None], to_end: bool
+    ) -> int:
+        for _ in range(50 if to_end else 1):
             chunk = self.logs(build_id, offset)
             offset = chunk.next_offset
             if chunk.text:
-                yield chunk.text
-            if chunk.complete:
-                return
-            time.sleep(interval)
+                on_log(chunk.text)
+            if chunk.complete or not chunk.text:
+                break
+        return offset
+
+    def latest_build_id(self, name_or_build: str) -> str:
+        """The newest build of a deployment NAME, or the build id itself when given one."""
+        if is_name(name_or_build):
+            try:
+                build_id = self.deployment(name_or_build).get("latest_build")
+            except BuilderError as error:
+                if error.http_status != 404:
+                    raise
+            else:
+                if not build_id:
+                    raise Conflict(f"{name_or_build} has no build yet.")
+                return str(build_id)
+        try:
+            return str(self.build(name_or_build)["id"])
+        except BuilderError as error:
+            if error.http_status != 404:
+                raise
+            raise NotFound(f"There is no deployment or build called {name_or_build!r}.") from None
+
+    def example(self, name: str) -> Any:
+        """The example input of the live version of `name` (from its deploy.json)."""
+        try:
+            metadata = json.loads(self.deployment_file(name, "deploy.json"))
+        except (ValueError, BuilderError):
+            metadata = {}
+        example = metadata.get("example") if isinstance(metadata, dict) else None
+        if example is None:
+            raise InvalidRequest(f"{name} has no example input: give the input as JSON.")
+        return example
+
+    def invoke(self, name: str, payload: Any, timeout: float = 30.0) -> Json:
+        """POST `payload` to the live /predict of `name`: {status, body, latency_ms}."""
+        deployment = self.deployment(name)
+        url = deployment.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise Conflict(f"{name} has no live URL yet (status {deployment.get('status')!r}).")
+        return invoke(url, payload, timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Json:
         response = self._request(method, path, **kwargs)
@@ -158,6 +223,36 @@ class BuilderClient:
         if response.status_code >= 400:
             raise _error_from(response)
         return response
+
+
+def invoke(url: str, payload: Any, timeout: float = 30.0) -> Json:
+    """POST `payload` to a model service's /predict: {status, body, latency_ms}."""
+    target = url.rstrip("/") + "/predict"
+    started = time.perf_counter()
+    try:
+        response = requests.post(target, json=payload, timeout=timeout)
+    except requests.RequestException as exc:
+        raise ServiceUnreachable(
+            f"The live API at {target} does not answer ({type(exc).__name__})."
+        ) from None
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    try:
+        answer: Any = response.json()
+    except ValueError:
+        answer = response.text
+    return {"status": response.status_code, "body": answer, "latency_ms": latency_ms}
+
+
+def describe_invocation(result: Json) -> str:
+    """An invocation as two lines: `200 OK in 3 ms`, then the answer as JSON."""
+    status = int(result["status"])
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    body = result["body"]
+    answer = body if isinstance(body, str) else json.dumps(body)
+    return f"{status} {reason} in {float(result['latency_ms']):.0f} ms\n{answer}"
 
 
 def _error_from(response: requests.Response) -> BuilderError:

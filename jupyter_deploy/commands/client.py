@@ -1,4 +1,4 @@
-"""`jupyter deploy push|status|logs|rollback|delete|list`: the build service from a terminal.
+"""`jupyter deploy push|status|logs|test|rollback|delete|list`: the build service from a terminal.
 
 The builder is `--builder URL --token T`, or $JUPYTER_DEPLOY_BUILDER_URL and
 $JUPYTER_DEPLOY_TOKEN. `push` compiles with the same compiler as every other door.
@@ -7,69 +7,60 @@ $JUPYTER_DEPLOY_TOKEN. `push` compiles with the same compiler as every other doo
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from jupyter_deploy.builder.client import BuilderClient
-from jupyter_deploy.errors import BuildFailed
+from jupyter_deploy.builder.client import BuilderClient, describe_invocation
+from jupyter_deploy.errors import BuildFailed, InvalidRequest
+from jupyter_deploy.magics.progress import TextProgress, failure_line
 
 HELPS = {
     "push": "compile a notebook and deploy it (prints the live URL last)",
     "status": "a deployment's status and URL",
-    "logs": "a build's log",
+    "logs": "the log of a deployment's newest build (or of a build id)",
+    "test": "send a JSON input (default: the example) to a deployment's live /predict",
     "rollback": "serve the previous (or a given) version again",
     "delete": "stop and remove a deployment",
     "list": "every deployment",
 }
 
 
-def _builder_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--builder", help="build service URL (default: $JUPYTER_DEPLOY_BUILDER_URL)"
-    )
-    parser.add_argument("--token", help="build service token (default: $JUPYTER_DEPLOY_TOKEN)")
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+NAME: Argument = (("name",), {})
+WAIT: Argument = (("--wait",), {"action": "store_true", "help": "follow it until live or failed"})
+ARGUMENTS: dict[str, list[Argument]] = {
+    "push": [
+        (("notebook",), {"type": Path}),
+        (("--name",), {"help": "deployment name (default: from the notebook's name)"}),
+        (("--execute",), {"action": "store_true", "help": "run it to capture computed values"}),
+        WAIT,
+    ],
+    "status": [NAME],
+    "logs": [
+        (("name",), {"metavar": "NAME", "help": "a deployment (its newest build) or a build id"}),
+        (("--follow", "-f"), {"action": "store_true", "help": "until the build ends"}),
+    ],
+    "test": [NAME, (("payload",), {"nargs": "?", "help": "JSON input (default: the example)"})],
+    "rollback": [
+        NAME,
+        (("--version",), {"type": int, "help": "version to serve (default: the previous)"}),
+        WAIT,
+    ],
+    "delete": [NAME],
+    "list": [],
+}
+BUILDER: list[Argument] = [
+    (("--builder",), {"help": "build service URL (default: $JUPYTER_DEPLOY_BUILDER_URL)"}),
+    (("--token",), {"help": "build service token (default: $JUPYTER_DEPLOY_TOKEN)"}),
+]
 
 
-def add_push_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `push`."""
-    parser.add_argument("notebook", type=Path)
-    parser.add_argument("--name", help="deployment name (default: from the notebook's name)")
-    parser.add_argument("--execute", action="store_true", help="run it to capture computed values")
-    parser.add_argument("--wait", action="store_true", help="follow the build until live or failed")
-    _builder_arguments(parser)
-
-
-def add_status_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `status`."""
-    parser.add_argument("name")
-    _builder_arguments(parser)
-
-
-def add_logs_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `logs`."""
-    parser.add_argument("build_id")
-    parser.add_argument("--follow", "-f", action="store_true", help="until the build ends")
-    _builder_arguments(parser)
-
-
-def add_rollback_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `rollback`."""
-    parser.add_argument("name")
-    parser.add_argument("--version", type=int, help="version to serve (default: the previous)")
-    parser.add_argument("--wait", action="store_true", help="follow the rollback until it ends")
-    _builder_arguments(parser)
-
-
-def add_delete_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `delete`."""
-    parser.add_argument("name")
-    _builder_arguments(parser)
-
-
-def add_list_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `list`."""
-    _builder_arguments(parser)
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The arguments of one subcommand, then --builder and --token."""
+    for flags, options in [*ARGUMENTS[command], *BUILDER]:
+        parser.add_argument(*flags, **options)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,31 +81,18 @@ def _push(client: BuilderClient, args: argparse.Namespace) -> int:
     build = client.create_build(bundle.name, bundle.tarball())
     print(f"build {build['id']}: {bundle.name} version {build['version']} queued")
     if not args.wait:
-        print(f"follow it with: jupyter deploy logs {build['id']} --follow")
+        print(f"follow it with: jupyter deploy logs {bundle.name} --follow")
         return 0
     return _follow(client, build)
 
 
 def _follow(client: BuilderClient, build: dict[str, Any]) -> int:
-    printed: set[str] = set()
-
-    def phase(current: dict[str, Any]) -> None:
-        phases = [str(p["phase"]) for p in current.get("phases") or []]
-        for name in [*phases, str(current["phase"])]:
-            if name not in printed:
-                printed.add(name)
-                print(f"  phase: {name}", flush=True)
-
-    def log(text: str) -> None:
-        sys.stdout.write("".join(f"    {line}\n" for line in text.splitlines()))
-
-    final = client.wait(str(build["id"]), on_change=phase, on_log=log)
+    progress = TextProgress(url_prefix="")  # the URL alone on the last line, for scripts
+    progress.start(f"{build['name']} version {build['version']}")
+    final = client.wait(str(build["id"]), on_change=progress.phase)
+    progress.done(final)
     if final["phase"] != "live":
-        error = final.get("error") or {}
-        raise BuildFailed(
-            f"{final['name']} failed while {error.get('phase')}: {error.get('message')}"
-        )
-    print(final["url"])
+        raise BuildFailed(failure_line(final, "jupyter deploy logs"))
     return 0
 
 
@@ -126,12 +104,30 @@ def _status(client: BuilderClient, args: argparse.Namespace) -> int:
 
 
 def _logs(client: BuilderClient, args: argparse.Namespace) -> int:
+    build_id = client.latest_build_id(args.name)
     if args.follow:
-        for text in client.follow_logs(args.build_id):
-            sys.stdout.write(text)
+        client.wait(build_id, on_log=_write, timeout=24 * 3600)
     else:
-        sys.stdout.write(client.logs(args.build_id).text)
+        sys.stdout.write(client.logs(build_id).text)
     return 0
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _test(client: BuilderClient, args: argparse.Namespace) -> int:
+    if args.payload:
+        try:
+            payload = json.loads(args.payload)
+        except ValueError as exc:
+            raise InvalidRequest(f"The input is not JSON ({exc.args[0]}): {args.payload}") from None
+    else:
+        payload = client.example(args.name)
+    result = client.invoke(args.name, payload)
+    print(describe_invocation(result))
+    return 0 if int(result["status"]) < 400 else 1
 
 
 def _rollback(client: BuilderClient, args: argparse.Namespace) -> int:

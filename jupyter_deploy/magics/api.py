@@ -120,7 +120,7 @@ def _deploy(
     bundle = flow.compile_bundle(target, name, namespace)
     for warning in getattr(bundle, "warnings", []):
         print(f"Deploy warning: {warning}", file=sys.stderr, flush=True)
-    build = flow.start_build(client, name, bundle)
+    build: Json = client.create_build(name, bundle.tarball())
     if not wait:
         print(
             f"Build {build['id']} of {name} (version {build.get('version')}) is queued; "
@@ -138,7 +138,14 @@ def follow_build(
     progress: Progress = choose(progress_mode)
     progress.start(title)
     progress.phase(build)
-    build = flow.follow(client, build, progress, timeout=timeout)
+    build = client.wait(
+        str(build["id"]),
+        on_change=progress.phase,
+        on_log=progress.log,
+        on_tick=progress.tick,
+        timeout=timeout,
+    )
+    progress.done(build)
     if build.get("phase") != "live":
         raise BuildFailed(failure_line(build))
     return build

@@ -9,13 +9,10 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import time
 from typing import Any
 
-import requests
-
-from jupyter_deploy.builder.client import BuilderClient
-from jupyter_deploy.errors import Conflict, DeployError, InvalidRequest
+from jupyter_deploy.builder.client import BuilderClient, describe_invocation
+from jupyter_deploy.errors import InvalidRequest
 from jupyter_deploy.magics import api, flow
 from jupyter_deploy.wire import default_name
 
@@ -82,33 +79,15 @@ def status(client: BuilderClient, name: str) -> None:
 
 def logs(client: BuilderClient, name: str) -> None:
     """The log of the deployment's newest build."""
-    build_id = flow.latest_build_id(client.deployment(name))
-    if build_id is None:
-        raise Conflict(f"{name} has no build yet.")
+    build_id = client.latest_build_id(name)
     chunk = client.logs(build_id, 0)
     show(chunk.text or f"(build {build_id} has written no log yet)")
 
 
 def test(client: BuilderClient, name: str, payload: str) -> None:
     """POST a JSON input (default: the deployment's example) to the live /predict."""
-    given = _payload(payload) if payload.strip() else None
-    url = client.deployment(name).get("url")
-    if not url:
-        raise Conflict(f"{name} has no live URL yet: %deploy status {name}.")
-    body = given if given is not None else _example(str(url), name)
-    started = time.perf_counter()
-    try:
-        response = requests.post(f"{str(url).rstrip('/')}/predict", json=body, timeout=30)
-    except requests.RequestException as exc:
-        reason = type(exc).__name__
-        raise DeployError(f"The live API at {url} does not answer ({reason}).") from None
-    ms = (time.perf_counter() - started) * 1000
-    try:
-        answer = json.dumps(response.json())
-    except ValueError:
-        answer = response.text
-    text = f"{response.status_code} {response.reason} in {ms:.0f} ms\n{answer}"
-    show(text)
+    body = _payload(payload) if payload.strip() else client.example(name)
+    show(describe_invocation(client.invoke(name, body)))
 
 
 def _payload(text: str) -> Any:
@@ -116,17 +95,6 @@ def _payload(text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidRequest(f"The input is not JSON ({exc.args[0]}): {text}") from None
-
-
-def _example(url: str, name: str) -> Any:
-    try:
-        metadata = requests.get(f"{url.rstrip('/')}/metadata", timeout=10).json()
-    except (requests.RequestException, ValueError):
-        metadata = {}
-    example = metadata.get("example") if isinstance(metadata, dict) else None
-    if example is None:
-        raise InvalidRequest(f"{name} has no example input: give one, %deploy test {name} JSON.")
-    return example
 
 
 def listing(client: BuilderClient) -> None:

@@ -7,17 +7,11 @@ notebook (tagged, or made from history) -> compiler with values from this kernel
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
-from jupyter_deploy.builder.client import FINAL_PHASES, BuilderClient
-from jupyter_deploy.errors import DeployError, InvalidNotebook, InvalidRequest
-from jupyter_deploy.magics.progress import Progress
-from jupyter_deploy.wire import Json
+from jupyter_deploy.errors import DeployError, InvalidRequest
 
 SESSION_ENV = "JPY_SESSION_NAME"
 
@@ -49,13 +43,12 @@ def kernel_dir() -> Path:
 
 def notebook_target(path: str) -> Target:
     """Read a notebook file for deploying its tagged cells."""
+    from jupyter_deploy.compiler import load_notebook
+
     file = Path(path).expanduser()
-    try:
-        nb = nbformat.read(file, as_version=4)  # type: ignore[no-untyped-call]
-    except FileNotFoundError:
-        raise InvalidRequest(f"There is no notebook at {path}; check --notebook PATH.") from None
-    except (OSError, ValueError) as exc:
-        raise InvalidNotebook(f"{path} cannot be read as a notebook ({exc}).") from None
+    if not file.is_file():
+        raise InvalidRequest(f"There is no notebook at {path}; check --notebook PATH.")
+    nb, _ = load_notebook(file)
     return Target(nb, _display_path(file), file.resolve().parent)
 
 
@@ -87,63 +80,3 @@ def compile_bundle(target: Target, name: str, namespace: dict[str, Any]) -> Any:
         notebook_dir=target.notebook_dir,
         artifacts=values,
     )
-
-
-def start_build(client: BuilderClient, name: str, bundle: Any) -> Json:
-    """Upload the bundle; the queued Build."""
-    build: Json = client.create_build(name, bundle.tarball())
-    return build
-
-
-def follow(
-    client: BuilderClient,
-    build: Json,
-    progress: Progress,
-    timeout: float = 900.0,
-    interval: float = 0.25,
-) -> Json:
-    """Poll a build until it is live or failed, feeding phases, logs and time to `progress`."""
-    build_id = str(build["id"])
-    deadline = time.monotonic() + timeout
-    offset, last = 0, None
-    while True:
-        chunk = client.logs(build_id, offset)
-        offset = chunk.next_offset
-        if chunk.text:
-            progress.log(chunk.text)
-        build = client.build(build_id)
-        if (build["phase"], build.get("url")) != last:
-            last = (build["phase"], build.get("url"))
-            progress.phase(build)
-        progress.tick()
-        if build["phase"] in FINAL_PHASES:
-            _drain_logs(client, build_id, offset, progress)
-            progress.done(build)
-            return build
-        if time.monotonic() > deadline:
-            raise DeployError(
-                f"Build {build_id} of {build.get('name')} did not finish in {timeout:.0f} s; "
-                f"%deploy status {build.get('name')} tells how it ends."
-            )
-        time.sleep(interval)
-
-
-def _drain_logs(client: BuilderClient, build_id: str, offset: int, progress: Progress) -> None:
-    for _ in range(20):
-        chunk = client.logs(build_id, offset)
-        offset = chunk.next_offset
-        if chunk.text:
-            progress.log(chunk.text)
-        if chunk.complete or not chunk.text:
-            return
-
-
-def latest_build_id(deployment: Json) -> str | None:
-    """The build of the newest version of a deployment (live, retired or failed)."""
-    versions = deployment.get("versions") or []
-    if not versions:
-        build = deployment.get("live_build")
-        return str(build) if build else None
-    newest = max(versions, key=lambda v: int(v.get("version") or 0))
-    build_id = newest.get("build_id")
-    return str(build_id) if build_id else None

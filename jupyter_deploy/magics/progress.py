@@ -69,8 +69,9 @@ def _elapsed(started: float) -> str:
 class TextProgress:
     """One line per phase on stdout; the URL on the last line."""
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, stream: Any = None, url_prefix: str = "Live: ") -> None:
         self.stream = stream if stream is not None else sys.stdout
+        self.url_prefix = url_prefix
         self.started = time.monotonic()
         self.printed: set[str] = set()
 
@@ -100,10 +101,10 @@ class TextProgress:
         """Print the live URL (a failure is reported by the caller, as an error line)."""
         if build.get("phase") == "live":
             self._print(f"  live      {_elapsed(self.started)}")
-            self._print(f"Live: {build.get('url')}")
+            self._print(f"{self.url_prefix}{build.get('url')}")
 
 
-def failure_line(build: Json) -> str:
+def failure_line(build: Json, logs_command: str = "%deploy logs") -> str:
     """One line saying which phase of which build failed, and why."""
     error = build.get("error") or {}
     where = error.get("phase") or build.get("phase")
@@ -111,7 +112,7 @@ def failure_line(build: Json) -> str:
     name = build.get("name")
     return (
         f"{name} version {build.get('version')} failed while {where}: {message} "
-        f"(the build log: %deploy logs {name})"
+        f"(the build log: {logs_command} {name})"
     )
 
 

@@ -72,9 +72,7 @@ class DeployExtension(ExtensionApp):
         self._embedded: Any = None
         self._saved_env = {key: os.environ.get(key) for key in (URL_ENV, TOKEN_ENV)}
         client, url, problem = self._connect_builder()
-        self._watcher = BuildWatcher(
-            self._get_build(client), self._emit, interval=self.event_interval, log=self.log
-        )
+        self._watcher = BuildWatcher(client, self._emit, interval=self.event_interval, log=self.log)
         self._register_events()
         self.settings[SERVICE_KEY] = DeployService(
             self.serverapp.contents_manager,
@@ -135,14 +133,6 @@ class DeployExtension(ExtensionApp):
         self._embedded = embedded.start(state, options=dict(self.embedded_builder_options))
         url, token = self._embedded.url, self._embedded.token
         return str(url), str(token)
-
-    @staticmethod
-    def _get_build(client: BuilderClient | None) -> Any:
-        def get_build(build_id: str) -> dict[str, Any]:
-            assert client is not None  # builds are only followed when a builder answered
-            return client.build(build_id)
-
-        return get_build
 
     # --- events ---------------------------------------------------------------------------
 

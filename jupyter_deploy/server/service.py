@@ -9,18 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from jupyter_deploy.builder.client import BuilderClient
 from jupyter_deploy.errors import (
     BackendUnavailable,
-    BuilderError,
-    Conflict,
     InvalidRequest,
     NoRunningKernel,
 )
@@ -187,28 +182,9 @@ class DeployService:
     async def invoke(self, name: str, body: bytes) -> Json:
         """POST `body` to the deployment's live /predict (URL from the builder only)."""
         payload = _json_body(body)
-        deployment = await self.deployment(name)
-        url = deployment.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise Conflict(f"{name} has no live URL yet (status {deployment.get('status')!r}).")
-        return await asyncio.to_thread(self._post, url.rstrip("/") + "/predict", payload)
-
-    def _post(self, url: str, payload: Any) -> Json:
-        started = time.perf_counter()
-        try:
-            response = requests.post(url, json=payload, timeout=self.settings.invoke_timeout)
-        except requests.RequestException as exc:
-            raise BuilderError(
-                f"The live API at {url} does not answer ({type(exc).__name__}).",
-                http_status=502,
-                code="service_unreachable",
-            ) from None
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        try:
-            answer: Any = response.json()
-        except ValueError:
-            answer = response.text
-        return {"status": response.status_code, "body": answer, "latency_ms": latency_ms}
+        timeout = self.settings.invoke_timeout
+        result: Json = await self._call(self.builder.invoke, check_name(name), payload, timeout)
+        return result
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_deploy.errors import DeployError, NotFound
-from jupyter_deploy.wire import ALL_PHASES, FINAL_PHASES, Json
+from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.errors import BuilderUnreachable, DeployError
+from jupyter_deploy.wire import ALL_PHASES, Json
 
 SCHEMA_ID = "https://events.jupyter.org/jupyter_deploy/build/v1"
 
@@ -30,62 +31,65 @@ def event_data(build: Json) -> Json:
 
 
 class BuildWatcher:
-    """One background task per build, polling the builder until the build is final."""
+    """Follows each build started through this server (the client's one follow loop, in a
+    worker thread) and emits an event on each phase change."""
 
     def __init__(
         self,
-        get_build: Callable[[str], Json],
+        client: BuilderClient | None,
         emit: Callable[[Json], None],
         interval: float = 0.3,
         timeout: float = 3600.0,
         log: logging.Logger | None = None,
     ) -> None:
-        self._get_build = get_build
+        self._client = client
         self._emit = emit
         self.interval = interval
         self.timeout = timeout
         self.log = log or logging.getLogger(__name__)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop = threading.Event()
 
     def follow(self, build: Json) -> None:
         """Start following `build` (a Build as the builder answered it), once per id."""
         build_id = str(build["id"])
-        if build_id in self._tasks:
+        if build_id in self._tasks or self._client is None:
             return
         task = asyncio.get_running_loop().create_task(self._follow(build))
         self._tasks[build_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(build_id, None))
 
-    @property
-    def following(self) -> list[str]:
-        """Ids of the builds being followed now."""
-        return list(self._tasks)
-
     async def stop(self) -> None:
-        """Cancel every follower (server shutdown)."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Stop every follower (server shutdown)."""
+        self._stop.set()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _follow(self, build: Json) -> None:
-        deadline = time.monotonic() + self.timeout
-        last = self._publish(build, None)
-        failures = 0
-        while build.get("phase") not in FINAL_PHASES and time.monotonic() < deadline:
-            await asyncio.sleep(self.interval)
+        assert self._client is not None
+        loop = asyncio.get_running_loop()
+        last: list[tuple[Any, ...] | None] = [self._publish(build, None)]
+
+        def changed(current: Json) -> None:
+            loop.call_soon_threadsafe(lambda: last.__setitem__(0, self._publish(current, last[0])))
+
+        for _attempt in range(20):  # a builder that restarts is followed again
             try:
-                build = await asyncio.to_thread(self._get_build, str(build["id"]))
-                failures = 0
-            except NotFound:
+                await asyncio.to_thread(
+                    self._client.wait,
+                    str(build["id"]),
+                    on_change=changed,
+                    timeout=self.timeout,
+                    interval=self.interval,
+                    stop=self._stop,
+                )
                 return
-            except DeployError as exc:
-                failures += 1
+            except BuilderUnreachable as exc:
                 self.log.warning("jupyter-deploy: following build %s: %s", build["id"], exc)
-                if failures >= 20:
+                if self._stop.wait(self.interval):
                     return
-                continue
-            last = self._publish(build, last)
+            except DeployError as exc:
+                self.log.warning("jupyter-deploy: stopped following build %s: %s", build["id"], exc)
+                return
 
     def _publish(self, build: Json, last: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
         if build.get("phase") not in ALL_PHASES:

@@ -1,4 +1,4 @@
-"""`jupyter deploy push|status|list|logs|rollback|delete` against a real build service."""
+"""`jupyter deploy push|status|list|logs|test|rollback|delete` against a real build service."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def test_push_prints_progress_and_the_live_url_last(
     pushed = cli(builder, "push", "times.ipynb", "--wait", cwd=tmp_path)
     assert pushed.returncode == 0, pushed.stderr
     lines = pushed.stdout.strip().splitlines()
-    assert any("phase: building" in line for line in lines)
+    firsts = [line.split()[0] for line in lines if line.strip()]
+    assert {"queued", "building", "starting", "testing", "live"} <= set(firsts)
     url = lines[-1]
     assert requests.post(f"{url}/predict", json={"x": 2}, timeout=10).json() == {"prediction": 6}
     # Then status, list and logs describe it
@@ -55,6 +56,15 @@ def test_push_prints_progress_and_the_live_url_last(
     assert "times" in cli(builder, "list", cwd=tmp_path).stdout
     build_id = builder.client().deployment("times")["live_build"]
     assert "smoke test" in cli(builder, "logs", build_id, cwd=tmp_path).stdout
+    assert "smoke test" in cli(builder, "logs", "times", cwd=tmp_path).stdout
+    # And test calls the live API with the example, or with the JSON given
+    tested = cli(builder, "test", "times", cwd=tmp_path)
+    assert tested.returncode == 0 and tested.stdout.splitlines()[1] == '{"prediction": 3}'
+    assert "200 OK in" in tested.stdout
+    given = cli(builder, "test", "times", '{"x": 4}', cwd=tmp_path)
+    assert given.stdout.splitlines()[1] == '{"prediction": 12}'
+    refused = cli(builder, "test", "times", '{"x": "four"}', cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout.startswith("422 ")
     # When a second version is pushed and rolled back, then the first answers again
     notebook(tmp_path, 5)
     assert cli(builder, "push", "times.ipynb", "--wait", cwd=tmp_path).returncode == 0
