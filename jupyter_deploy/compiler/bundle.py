@@ -78,16 +78,26 @@ class Bundle:
 
 def load_notebook(path: str | Path) -> tuple[Any, bytes]:
     """(notebook, file bytes) of an .ipynb file; InvalidNotebook when it is not one."""
-    import nbformat
-
     file = Path(path)
     try:
         data = file.read_bytes()
-        return nbformat.reads(data.decode(), as_version=4), data  # type: ignore[no-untyped-call]
     except FileNotFoundError:
         raise InvalidNotebook(f"{path}: no such notebook.") from None
+    except OSError as error:
+        raise InvalidNotebook(f"{path} cannot be read ({error.strerror}).") from None
+    return parse_notebook(data, str(path)), data
+
+
+def parse_notebook(data: bytes | str, path: str) -> Any:
+    """The notebook (nbformat 4) in `data`: the one notebook reader of every door."""
+    import nbformat
+
+    try:
+        text = data.decode() if isinstance(data, bytes) else data
+        return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
     except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidNotebook(f"{path} is not a readable notebook ({error}).") from None
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InvalidNotebook(f"{path} is not a readable notebook ({first}).") from None
 
 
 @contextlib.contextmanager

@@ -6,16 +6,15 @@ and turned into domain errors.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from jupyter_core.utils import ensure_async
 
+from jupyter_deploy.compiler.bundle import parse_notebook
 from jupyter_deploy.errors import InvalidNotebook, InvalidRequest, NotFound, PathOutsideRoot
 
 
@@ -62,10 +61,7 @@ async def load_notebook(contents_manager: Any, path: str) -> LoadedNotebook:
     text = model.get("content")
     if model.get("format") == "base64" or not isinstance(text, str):
         raise InvalidNotebook(f"{path} is not a text file, so it cannot be a notebook.")
-    try:
-        nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
-    except (ValueError, json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        raise InvalidNotebook(f"{path} is not a valid notebook: {_first_line(exc)}") from None
+    nb = parse_notebook(text, path)
     return LoadedNotebook(path, nb, text.encode("utf-8"), _directory(contents_manager, path))
 
 
