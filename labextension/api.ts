@@ -25,13 +25,11 @@ export interface IDeployAPI {
   deploy(path: string, name?: string): Promise<Wire.IBuild>;
   getBuild(id: string): Promise<Wire.IBuild>;
   getLogs(id: string, offset: number): Promise<Wire.ILogChunk>;
-  listDeployments(): Promise<Wire.IDeployment[]>;
   getDeployment(name: string): Promise<Wire.IDeployment | null>;
   getModule(name: string): Promise<string | null>;
   rollback(name: string, version?: number): Promise<Wire.IBuild>;
   remove(name: string): Promise<void>;
   invoke(name: string, body: unknown): Promise<Wire.IInvokeResult>;
-  config(): Promise<Wire.IConfig>;
 }
 
 /** The REST client of the jupyter-deploy server extension. */
@@ -59,13 +57,6 @@ export class DeployAPI implements IDeployAPI {
 
   getLogs(id: string, offset: number): Promise<Wire.ILogChunk> {
     return this.request(`builds/${enc(id)}/logs?offset=${offset}`);
-  }
-
-  async listDeployments(): Promise<Wire.IDeployment[]> {
-    const answer = await this.request<{ deployments: Wire.IDeployment[] }>(
-      'deployments'
-    );
-    return answer.deployments;
   }
 
   getDeployment(name: string): Promise<Wire.IDeployment | null> {
@@ -98,10 +89,6 @@ export class DeployAPI implements IDeployAPI {
       method: 'POST',
       body
     });
-  }
-
-  config(): Promise<Wire.IConfig> {
-    return this.request('config');
   }
 
   /** Send one request; answer the parsed JSON or throw a DeployError. */

@@ -20,33 +20,14 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IDisposable } from '@lumino/disposable';
 
 import { DeployAPI } from './api';
+import { CommandIDs, addCommands } from './commands';
 import { deployIcon } from './icons';
 import { DeployModel } from './model';
 import { Wire } from './types';
+import { DEFAULTS, IPreferences, watchSettings } from './settings';
 import { DeployPanelWidget } from './widgets/panel';
 
 const PLUGIN_ID = 'jupyter-deploy:plugin';
-const PREDICT_TAG = 'predict';
-
-export namespace CommandIDs {
-  export const deploy = 'jupyter-deploy:deploy';
-  export const openPanel = 'jupyter-deploy:open-panel';
-  export const togglePredictTag = 'jupyter-deploy:toggle-predict-tag';
-}
-
-interface IPreferences {
-  panelSide: 'left' | 'right';
-  pollInterval: number;
-  autoOpenPanel: boolean;
-  notify: boolean;
-}
-
-const DEFAULTS: IPreferences = {
-  panelSide: 'right',
-  pollInterval: 1000,
-  autoOpenPanel: true,
-  notify: true
-};
 
 /** A "Deploy" button on every notebook's toolbar. */
 class DeployButton implements DocumentRegistry.IWidgetExtension<
@@ -109,10 +90,9 @@ function activate(
   labShell: ILabShell | null
 ): void {
   const prefs: IPreferences = { ...DEFAULTS };
-  const events = app.serviceManager.events ?? null;
   const model = new DeployModel({
     api: new DeployAPI(app.serviceManager.serverSettings),
-    events,
+    events: app.serviceManager.events ?? null,
     pollInterval: prefs.pollInterval
   });
   const panel = new DeployPanelWidget(model, () => {
@@ -130,114 +110,21 @@ function activate(
     nb.context.pathChanged.connect(follow)
   );
   void app.restored.then(follow);
-
   model.buildFinished.connect((_, build) => {
     if (prefs.notify) {
       notifyFinished(app, build);
     }
   });
 
-  const findNotebook = (path?: string): NotebookPanel | null => {
-    if (path) {
-      return tracker.find(nb => nb.context.path === path) ?? null;
-    }
-    return tracker.currentWidget;
-  };
-
-  app.commands.addCommand(CommandIDs.deploy, {
-    label: 'Deploy Notebook',
-    caption: 'Save the notebook and deploy it as a prediction API',
-    icon: deployIcon,
-    execute: async args => {
-      const notebook = findNotebook(args.path as string | undefined);
-      if (!notebook) {
-        Notification.warning('Open a notebook to deploy it.', {
-          autoClose: 4000
-        });
-        return;
-      }
-      model.setNotebook(notebook.context.path);
-      if (prefs.autoOpenPanel) {
-        app.shell.activateById(panel.id);
-      }
-      if (notebook.context.model.dirty) {
-        await notebook.context.save();
-      }
-      const build = await model.deploy();
-      if (!build && model.error) {
-        Notification.error(model.error, { autoClose: 8000 });
-      }
-    }
-  });
-
-  app.commands.addCommand(CommandIDs.openPanel, {
-    label: 'Open the Deploy Panel',
-    execute: () => {
-      if (!panel.isAttached) {
-        place();
-      }
-      app.shell.activateById(panel.id);
-    }
-  });
-
-  app.commands.addCommand(CommandIDs.togglePredictTag, {
-    label: 'Tag Cell as predict',
-    caption: 'Mark the active cell as the one that defines predict()',
-    isToggled: () => {
-      const tags = tracker.activeCell?.model.getMetadata('tags');
-      return Array.isArray(tags) && tags.includes(PREDICT_TAG);
-    },
-    isEnabled: () => !!tracker.activeCell,
-    execute: () => {
-      const cell = tracker.activeCell;
-      if (!cell) {
-        return;
-      }
-      const tags =
-        (cell.model.getMetadata('tags') as string[] | undefined) ?? [];
-      const next = tags.includes(PREDICT_TAG)
-        ? tags.filter(tag => tag !== PREDICT_TAG)
-        : [...tags, PREDICT_TAG];
-      if (next.length) {
-        cell.model.setMetadata('tags', next);
-      } else {
-        cell.model.deleteMetadata('tags');
-      }
-    }
-  });
-
-  for (const command of Object.values(CommandIDs)) {
-    palette?.addItem({ command, category: 'Deploy' });
-  }
-  app.contextMenu.addItem({
-    command: CommandIDs.togglePredictTag,
-    selector: '.jp-Notebook .jp-Cell',
-    rank: 30
-  });
+  addCommands({ app, tracker, model, panel, prefs, place }, palette);
   app.docRegistry.addWidgetExtension('Notebook', new DeployButton(app));
-
   if (settingRegistry) {
-    const apply = (settings: ISettingRegistry.ISettings) => {
-      const side = settings.get('panelSide')
-        .composite as IPreferences['panelSide'];
-      const moved = side !== prefs.panelSide;
-      prefs.panelSide = side === 'left' ? 'left' : 'right';
-      prefs.pollInterval = settings.get('pollInterval').composite as number;
-      prefs.autoOpenPanel = settings.get('autoOpenPanel').composite as boolean;
-      prefs.notify = settings.get('notify').composite as boolean;
+    watchSettings(settingRegistry, PLUGIN_ID, app.restored, prefs, previous => {
       model.setPollInterval(prefs.pollInterval);
-      if (moved && labShell) {
+      if (previous.panelSide !== prefs.panelSide && labShell) {
         place();
       }
-    };
-    void Promise.all([settingRegistry.load(PLUGIN_ID), app.restored])
-      .then(([settings]) => {
-        apply(settings);
-        settings.changed.connect(apply);
-      })
-      .catch(reason =>
-        console.error('jupyter-deploy: settings not loaded', reason)
-      );
+    });
   }
 }
 

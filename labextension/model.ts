@@ -7,7 +7,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { DeployError, IDeployAPI } from './api';
-import { defaultName, exampleText } from './names';
+import { exampleText } from './names';
 import { BUILD_EVENT_SCHEMA, Wire, isTerminal } from './types';
 
 /** An event emission as jupyter_events sends it: the schema id and the data. */
@@ -123,13 +123,16 @@ export class DeployModel implements IDisposable {
     return this._isDisposed;
   }
 
-  /** Follow another notebook (or none); the name defaults from its file name. */
+  /**
+   * Follow another notebook (or none). The name is the one typed for it, or else the server's
+   * default (the preview answers it: one rule, kept by the server).
+   */
   setNotebook(path: string | null): void {
     if (path === this._path) {
       return;
     }
     this._path = path;
-    this._name = path ? (this._names.get(path) ?? defaultName(path)) : '';
+    this._name = path ? (this._names.get(path) ?? '') : '';
     this._preview = null;
     this._build = null;
     this._logs = '';
@@ -142,7 +145,7 @@ export class DeployModel implements IDisposable {
     this._consoleInput = '{}';
     this._emit();
     if (path) {
-      void this.refreshDeployment();
+      void this._learnName(path);
     }
   }
 
@@ -165,6 +168,7 @@ export class DeployModel implements IDisposable {
         return preview;
       }
       this._preview = preview;
+      this._takeName(preview);
       this._setExample(preview.metadata?.example);
       return preview;
     });
@@ -421,11 +425,29 @@ export class DeployModel implements IDisposable {
       const preview = await this._api.preview(path, this._nameOrUndefined());
       if (path === this._path && !this._preview) {
         this._preview = preview;
+        this._takeName(preview);
         this._setExample(preview.metadata?.example);
         this._emit();
       }
     } catch {
       // the explicit Preview button shows errors; this one only fills the example
+    }
+  }
+
+  /** The server's default name, unless the person typed one. */
+  private _takeName(preview: Wire.IPreview): void {
+    if (!this._name && preview.name) {
+      this._name = preview.name;
+    }
+  }
+
+  /** Learn the default name from the server, then load that deployment. */
+  private async _learnName(path: string): Promise<void> {
+    if (!this._name) {
+      await this._quietPreview(path);
+    }
+    if (path === this._path) {
+      await this.refreshDeployment();
     }
   }
 

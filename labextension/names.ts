@@ -1,20 +1,4 @@
-/** Pure helpers: deployment names, example inputs and client snippets. */
-
-/** A deployment name from a notebook path: `examples/My Iris.ipynb` -> `my-iris`. */
-export function defaultName(notebookPath: string): string {
-  const base = notebookPath.split('/').pop() ?? '';
-  const stem = base.replace(/\.ipynb$/i, '');
-  const slug = stem
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63)
-    .replace(/-+$/g, '');
-  if (!slug) {
-    return 'model';
-  }
-  return /^[a-z]/.test(slug) ? slug : `m-${slug}`;
-}
+/** Pure helpers: example inputs and client snippets (names come from the server). */
 
 /** The example input as pretty JSON, or `{}` when there is none. */
 export function exampleText(example: unknown): string {

@@ -42,7 +42,7 @@ export namespace Wire {
   export interface IVersion {
     version: number;
     build_id: string;
-    status: 'live' | 'retired' | 'failed';
+    status: 'building' | 'live' | 'retired' | 'failed';
     created_at: string;
   }
 
@@ -52,6 +52,7 @@ export namespace Wire {
     status: 'live' | 'building' | 'failed' | 'stopped';
     live_version: number | null;
     live_build: string | null;
+    latest_build: string | null;
     openapi_url: string | null;
     versions: IVersion[];
   }

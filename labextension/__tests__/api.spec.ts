@@ -216,8 +216,8 @@ describe('DeployAPI', () => {
         WebSocket: class {} as unknown as typeof WebSocket
       })
     );
-    // When the panel lists deployments
-    const failure = await api.listDeployments().catch(error => error);
+    // When the panel asks for a build
+    const failure = await api.getBuild('b1').catch(error => error);
     // Then the message names the status and the text
     expect(failure.message).toContain('502');
     expect(failure.message).toContain('Bad Gateway');

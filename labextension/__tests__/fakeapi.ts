@@ -36,7 +36,9 @@ export class FakeAPI implements IDeployAPI {
 
   async deploy(path: string, name?: string): Promise<Wire.IBuild> {
     this.calls.push(`deploy ${path} ${name}`);
-    return this.start(name ?? 'model', 'build');
+    const preview = this.previews.get(path);
+    const named = preview instanceof DeployError ? undefined : preview?.name;
+    return this.start(name ?? named ?? 'model', 'build');
   }
 
   async getBuild(id: string): Promise<Wire.IBuild> {
@@ -60,10 +62,6 @@ export class FakeAPI implements IDeployAPI {
       text: text.slice(offset),
       complete
     };
-  }
-
-  async listDeployments(): Promise<Wire.IDeployment[]> {
-    return [...this.deployments.values()];
   }
 
   async getDeployment(name: string): Promise<Wire.IDeployment | null> {
@@ -93,10 +91,6 @@ export class FakeAPI implements IDeployAPI {
   async invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
     this.invoked.push(body);
     return { status: 200, body: { prediction: 0 }, latency_ms: 2.5 };
-  }
-
-  async config(): Promise<Wire.IConfig> {
-    return { builder_url: null, embedded: true };
   }
 
   /** Start a build of `name` in the queued phase. */

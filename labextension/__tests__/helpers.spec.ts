@@ -2,23 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { hasChanges, lineDiff } from '../diff';
 import { highlightPython } from '../highlight';
-import {
-  curlSnippet,
-  defaultName,
-  pythonLiteral,
-  pythonSnippet
-} from '../names';
-
-describe('defaultName', () => {
-  it('turns a notebook path into a URL-safe name', () => {
-    expect(defaultName('examples/iris.ipynb')).toBe('iris');
-    expect(defaultName('Sentiment Model (v2).ipynb')).toBe(
-      'sentiment-model-v2'
-    );
-    expect(defaultName('2024_churn.ipynb')).toBe('m-2024-churn');
-    expect(defaultName('???.ipynb')).toBe('model');
-  });
-});
+import { curlSnippet, pythonLiteral, pythonSnippet } from '../names';
 
 describe('lineDiff', () => {
   it('marks removed and added lines and keeps common ones', () => {

@@ -33,6 +33,8 @@ const models: DeployModel[] = [];
 
 function setUp(): { api: FakeAPI; events: Events; model: DeployModel } {
   const api = new FakeAPI();
+  // the server names iris.ipynb "iris" (its preview answer carries the name)
+  api.previews.set('iris.ipynb', PREVIEW);
   const events = new Events();
   // a long interval: the tests drive ticks themselves, through events or tick()
   const model = new DeployModel({ api, events, pollInterval: 60_000 });
@@ -52,13 +54,19 @@ afterEach(() => {
 });
 
 describe('DeployModel', () => {
-  it('names the deployment after the notebook file', async () => {
-    // Given a model
-    const { model } = setUp();
-    // When the panel follows examples/My Iris.ipynb
-    model.setNotebook('examples/My Iris.ipynb');
-    // Then the name defaults from the file name
-    expect(model.name).toBe('my-iris');
+  it("takes the default name from the server's preview answer", async () => {
+    // Given a server that names examples/2024 model.ipynb "2024-model"
+    const { api, model } = setUp();
+    api.previews.set('examples/2024 model.ipynb', {
+      ...PREVIEW,
+      name: '2024-model'
+    });
+    // When the panel follows that notebook
+    model.setNotebook('examples/2024 model.ipynb');
+    await settle();
+    // Then the panel shows the server's name (no rule of its own) and loads that deployment
+    expect(model.name).toBe('2024-model');
+    expect(api.calls).toContain('deployment 2024-model');
   });
 
   it('keeps a name the person typed for that notebook', () => {
@@ -275,6 +283,7 @@ describe('DeployModel', () => {
     // Given the panel on iris.ipynb and a build started by %deploy
     const { api, events, model } = setUp();
     model.setNotebook('iris.ipynb');
+    await settle();
     const build = api.start('iris', 'build');
     api.advance(build.id, 'building', 'pip install\n');
     // When its event arrives

@@ -1,0 +1,125 @@
+/** The extension's commands: deploy, open the panel, tag a cell; palette and menus. */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { Widget } from '@lumino/widgets';
+
+import { deployIcon } from './icons';
+import { DeployModel } from './model';
+import { IPreferences } from './settings';
+
+export namespace CommandIDs {
+  export const deploy = 'jupyter-deploy:deploy';
+  export const openPanel = 'jupyter-deploy:open-panel';
+  export const togglePredictTag = 'jupyter-deploy:toggle-predict-tag';
+}
+
+const PREDICT_TAG = 'predict';
+
+export interface ICommandContext {
+  app: JupyterFrontEnd;
+  tracker: INotebookTracker;
+  model: DeployModel;
+  panel: Widget;
+  prefs: IPreferences;
+  /** Put the panel in the shell (on the side the settings say). */
+  place: () => void;
+}
+
+/** Add every command, and list them in the palette and the cell context menu. */
+export function addCommands(
+  context: ICommandContext,
+  palette: ICommandPalette | null
+): void {
+  const { app } = context;
+  app.commands.addCommand(CommandIDs.deploy, deployCommand(context));
+  app.commands.addCommand(CommandIDs.openPanel, {
+    label: 'Open the Deploy Panel',
+    execute: () => {
+      if (!context.panel.isAttached) {
+        context.place();
+      }
+      app.shell.activateById(context.panel.id);
+    }
+  });
+  app.commands.addCommand(
+    CommandIDs.togglePredictTag,
+    toggleTagCommand(context.tracker)
+  );
+  for (const command of Object.values(CommandIDs)) {
+    palette?.addItem({ command, category: 'Deploy' });
+  }
+  app.contextMenu.addItem({
+    command: CommandIDs.togglePredictTag,
+    selector: '.jp-Notebook .jp-Cell',
+    rank: 30
+  });
+}
+
+function deployCommand({
+  app,
+  tracker,
+  model,
+  panel,
+  prefs
+}: ICommandContext): Parameters<JupyterFrontEnd['commands']['addCommand']>[1] {
+  const findNotebook = (path?: string): NotebookPanel | null =>
+    path
+      ? (tracker.find(nb => nb.context.path === path) ?? null)
+      : tracker.currentWidget;
+  return {
+    label: 'Deploy Notebook',
+    caption: 'Save the notebook and deploy it as a prediction API',
+    icon: deployIcon,
+    execute: async args => {
+      const notebook = findNotebook(args.path as string | undefined);
+      if (!notebook) {
+        Notification.warning('Open a notebook to deploy it.', {
+          autoClose: 4000
+        });
+        return;
+      }
+      model.setNotebook(notebook.context.path);
+      if (prefs.autoOpenPanel) {
+        app.shell.activateById(panel.id);
+      }
+      if (notebook.context.model.dirty) {
+        await notebook.context.save();
+      }
+      const build = await model.deploy();
+      if (!build && model.error) {
+        Notification.error(model.error, { autoClose: 8000 });
+      }
+    }
+  };
+}
+
+function toggleTagCommand(
+  tracker: INotebookTracker
+): Parameters<JupyterFrontEnd['commands']['addCommand']>[1] {
+  return {
+    label: 'Tag Cell as predict',
+    caption: 'Mark the active cell as the one that defines predict()',
+    isToggled: () => {
+      const tags = tracker.activeCell?.model.getMetadata('tags');
+      return Array.isArray(tags) && tags.includes(PREDICT_TAG);
+    },
+    isEnabled: () => !!tracker.activeCell,
+    execute: () => {
+      const cell = tracker.activeCell;
+      if (!cell) {
+        return;
+      }
+      const tags =
+        (cell.model.getMetadata('tags') as string[] | undefined) ?? [];
+      const next = tags.includes(PREDICT_TAG)
+        ? tags.filter(tag => tag !== PREDICT_TAG)
+        : [...tags, PREDICT_TAG];
+      if (next.length) {
+        cell.model.setMetadata('tags', next);
+      } else {
+        cell.model.deleteMetadata('tags');
+      }
+    }
+  };
+}
