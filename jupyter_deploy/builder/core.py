@@ -20,7 +20,7 @@ from jupyter_deploy.builder.bundles import unpack
 from jupyter_deploy.builder.pipeline import BuildLog, Pipeline, version_from_row
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import Conflict, InvalidRequest, NotFound, VersionNotFound
-from jupyter_deploy.wire import Json, check_name
+from jupyter_deploy.wire import FINAL_PHASES, Json, check_name
 
 BUSY_WAIT = 30.0  # seconds a delete waits for the name's current build (or drain) to end
 
@@ -195,7 +195,7 @@ class BuildService:
                 data = file.read(1 << 20)
         text = data.decode("utf-8", errors="ignore")
         consumed = len(text.encode())
-        complete = build["phase"] in ("live", "failed") and len(data) < (1 << 20)
+        complete = build["phase"] in FINAL_PHASES and len(data) < (1 << 20)
         return {
             "offset": offset,
             "next_offset": offset + consumed,
@@ -214,7 +214,7 @@ class BuildService:
         live = row["live_version"]
         url = self.backend.stable_url(name, int(row["public_port"]))
         latest = builds[-1] if builds else None
-        if latest and latest["phase"] not in ("live", "failed"):
+        if latest and latest["phase"] not in FINAL_PHASES:
             status = "building"
         elif live is not None:
             status = "live"

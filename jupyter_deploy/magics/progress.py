@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Protocol
 
-from jupyter_deploy.wire import PHASES, Json
+from jupyter_deploy.wire import FINAL_PHASES, PHASES, Json
 
 MODE_ENV = "JUPYTER_DEPLOY_PROGRESS"
 
@@ -87,7 +87,7 @@ class TextProgress:
         """Print the new phase with the time since the start."""
         seen = [str(p.get("phase")) for p in build.get("phases") or []]
         for phase in [*seen, str(build.get("phase"))]:
-            if phase not in self.printed and phase not in ("live", "failed"):
+            if phase not in self.printed and phase not in FINAL_PHASES:
                 self._print(f"  {phase:<9} {_elapsed(self.started)}")
                 self.printed.add(phase)
 
