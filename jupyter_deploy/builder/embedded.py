@@ -20,6 +20,7 @@ from jupyter_deploy.builder.app import create_app
 from jupyter_deploy.builder.backends.local import LocalBackend
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.pipeline import BuildLog
+from jupyter_deploy.builder.supervisor import Supervisor
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Handle:
     service: BuildService
     server: Any
     thread: threading.Thread
+    supervisor: Supervisor
 
 
 def start(state_dir: Path, options: dict[str, Any] | None = None) -> Handle:
@@ -55,14 +57,23 @@ def start(state_dir: Path, options: dict[str, Any] | None = None) -> Handle:
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
-    threading.Thread(target=service.recover, name="jupyter-deploy-recover", daemon=True).start()
-    return Handle(f"http://127.0.0.1:{port}", token, service, server, thread)
+    supervisor = Supervisor(service)
+
+    def recover_then_supervise() -> None:
+        service.recover()
+        supervisor.start()
+
+    recovery = threading.Thread(target=recover_then_supervise, name="jupyter-deploy-recover")
+    recovery.daemon = True
+    recovery.start()
+    return Handle(f"http://127.0.0.1:{port}", token, service, server, thread, supervisor)
 
 
 def stop(handle: Handle, stop_services: bool = True) -> None:
     """Stop the build service (and, by default, the model services it started)."""
     handle.server.should_exit = True
     handle.thread.join(timeout=10)
+    handle.supervisor.stop()
     if stop_services:
         _stop_services(handle.service)
     handle.service.close()

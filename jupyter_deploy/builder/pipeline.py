@@ -10,6 +10,7 @@ same steps from `start` on, with a kept bundle of an earlier version.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from jupyter_deploy.builder.backends.base import Backend, Version
+from jupyter_deploy.builder.keys import probe_headers
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import BuildFailed
 
@@ -33,7 +35,8 @@ class BuildLog:
     def __call__(self, line: str) -> None:
         """Write one line."""
         elapsed = time.monotonic() - self.started
-        with open(self.path, "a", encoding="utf-8") as out:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as out:
             for part in str(line).splitlines() or [""]:
                 out.write(f"[{elapsed:6.2f}s] {part}\n")
 
@@ -74,12 +77,9 @@ class Pipeline:
             phase = "live"
             self.backend.publish(version, log)
             self._save(version)
-            if old is not None and old.version != version.version:
-                self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
-            self.state.set_live(version.deployment, version.version)
             log(f"live at {url}")
-            self.state.set_phase(build_id, "live", url=url)
+            self.state.go_live(build_id, version.deployment, version.version, url)
         except Exception as error:  # any failure fails the build, never the builder
             self._failed(build_id, version, phase, error, started, log)
             return
@@ -91,6 +91,7 @@ class Pipeline:
             return
         log(f"draining version {old.version}")
         try:
+            self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             self.backend.stop(old, log)
         except Exception as error:  # the new version serves either way
             log(f"could not stop version {old.version}: {error}")
@@ -123,7 +124,7 @@ class Pipeline:
             log("no example input in deploy.json: smoke test skipped")
             return
         url = f"{self.backend.private_url(version)}/predict"
-        answer = requests.post(url, json=example, timeout=60)
+        answer = requests.post(url, json=example, headers=probe_headers(version.env), timeout=60)
         if answer.status_code != 200:
             raise BuildFailed(
                 f"The smoke test with the example input got {answer.status_code}: "
@@ -156,10 +157,14 @@ class Pipeline:
                 self.backend.stop(version, log)
             except Exception as stop_error:
                 log(f"could not stop version {version.version}: {stop_error}")
-        self.state.update_version(version.deployment, version.version, status="failed")
         if phase == "live":
             phase = "starting"
-        self.state.fail(build_id, phase, f"{message} The previous version, if any, still serves.")
+        self.state.fail(
+            build_id,
+            phase,
+            f"{message} The previous version, if any, still serves.",
+            version_status="failed",
+        )
 
 
 def version_from_row(row: Any, public_port: int) -> Version:
