@@ -125,6 +125,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.objects[self.path] = self.server.rolled_out(merged)
         self._answer(200, merged)
 
+    def do_PUT(self) -> None:
+        body = self._body() or {}
+        if not self._record(body):
+            return
+        current = self.server.objects.get(self.path)
+        if current is None:
+            self._missing()
+            return
+        body["metadata"].update(recorded("server-metadata"), generation=1)
+        self.server.objects[self.path] = body
+        self._answer(200, body)
+
     def do_DELETE(self) -> None:
         if not self._record(None):
             return

@@ -76,7 +76,10 @@ class Pipeline:
                 self.smoke_test(version, log)
             phase = "live"
             self.backend.publish(version, log)
+            version.handle["published"] = True  # a builder restarted now finishes the switch
             self._save(version)
+            if old is not None and old.version != version.version:
+                self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
             log(f"live at {url}")
             self.state.go_live(build_id, version.deployment, version.version, url)
@@ -91,7 +94,6 @@ class Pipeline:
             return
         log(f"draining version {old.version}")
         try:
-            self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             self.backend.stop(old, log)
         except Exception as error:  # the new version serves either way
             log(f"could not stop version {old.version}: {error}")

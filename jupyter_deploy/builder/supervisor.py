@@ -51,12 +51,17 @@ def recover(service: BuildService) -> list[str]:
 
 
 def _fail_interrupted(service: BuildService, build: dict[str, object]) -> str:
+    """Fail a build a dead builder left unfinished, or finish its switch when the new version
+    already had the stable port (the old one may be draining: going back would leave none)."""
     phase, name = str(build["phase"]), str(build["name"])
-    if build["kind"] == "build":
-        row = service.state.version_row(name, int(str(build["version"])))
-        version = service._version(row)
-        if service.backend.is_running(version):
-            service.backend.stop(version, BuildLog(service.state, str(build["id"])))
+    version = service._version(service.state.version_row(name, int(str(build["version"]))))
+    if version.handle.get("published") and service.backend.is_running(version):
+        url = service.backend.stable_url(name, version.public_port)
+        service.state.go_live(str(build["id"]), name, version.version, url)
+        BuildLog(service.state, str(build["id"]))("the build service restarted: switch finished")
+        return f"build {build['id']} ({name}): the new version already served, now live"
+    if build["kind"] == "build" and service.backend.is_running(version):
+        service.backend.stop(version, BuildLog(service.state, str(build["id"])))
     status = "failed" if build["kind"] == "build" else None
     message = f"The build service restarted during {phase}."
     service.state.fail(str(build["id"]), phase, message, version_status=status)

@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -120,7 +121,9 @@ def test_a_model_process_killed_under_load_is_restarted_and_the_status_says_so(
     builder.start()
     client = builder.client()
     try:
-        live = client.wait(client.create_build("double", bundle_tarball(2))["id"])
+        # Given a live version whose model takes 2 s to load
+        bundle = bundle_tarball(2, setup_seconds=2)
+        live = client.wait(client.create_build("double", bundle)["id"])
         with Load(f"{live['url']}/predict", {"x": 1}) as load:
             time.sleep(0.5)
             # When the model service is killed with SIGKILL while it serves
@@ -128,19 +131,18 @@ def test_a_model_process_killed_under_load_is_restarted_and_the_status_says_so(
             os.kill(pid, signal.SIGKILL)
             killed_at = time.monotonic()
             # Then the status says restarting (with the last log lines), then live again
-            statuses = []
-            wait_for(
-                lambda: (
-                    statuses.append(client.deployment("double"))
-                    or (statuses[-1]["status"] == "live" and len(statuses) > 1)
-                ),
-                what="live again",
-                timeout=60,
-            )
+            seen: list[dict[str, Any]] = []
+
+            def back() -> bool:
+                seen.append(client.deployment("double"))
+                restarted = any(s["status"] == "restarting" for s in seen)
+                return restarted and seen[-1]["status"] == "live"
+
+            wait_for(back, what="restarting, then live again", timeout=60)
             back_at = time.monotonic()
-            restarting = [s for s in statuses if s["status"] == "restarting"]
-            assert restarting, [s["status"] for s in statuses]
-            assert "Last lines" in restarting[0]["health"]["message"]
+            restarting = next(s for s in seen if s["status"] == "restarting")
+            assert "Last lines" in restarting["health"]["message"]
+            assert "public port" in restarting["health"]["message"]
             before = len(load.failures)
             time.sleep(1.0)
         # And requests failed only while it was down: none after it came back
