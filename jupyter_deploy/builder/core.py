@@ -19,6 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from jupyter_deploy.builder.access import Audit
 from jupyter_deploy.builder.backends.base import Backend, Version
 from jupyter_deploy.builder.bundles import Limits, unpack
 from jupyter_deploy.builder.keys import Keys
@@ -59,6 +60,7 @@ class BuildService:
         self.state = State(state_dir)
         self.backend = backend
         self.keys = Keys(self.state)
+        self.audit = Audit(self.state)
         self.pipeline = Pipeline(self.state, backend)
         self.limits = limits or Limits()
         self.lock = threading.Lock()
@@ -100,7 +102,7 @@ class BuildService:
 
     # --- builds ----------------------------------------------------------------------------------
 
-    def create_build(self, name: str | None, tarball: bytes) -> Json:
+    def create_build(self, name: str | None, tarball: bytes, actor: str = "admin") -> Json:
         """Unpack and queue a new version of `name`; the queued Build."""
         name = check_name(name)
         with self.lock:
@@ -122,9 +124,10 @@ class BuildService:
                 self._enqueue(name, build["id"], version, fresh=True)
         finally:
             shutil.rmtree(unpacked, ignore_errors=True)
+        self.audit.record(actor, "push", name, number, f"build {build['id']}")
         return build
 
-    def rollback(self, name: str, target: int | None = None) -> Json:
+    def rollback(self, name: str, target: int | None = None, actor: str = "admin") -> Json:
         """Serve an earlier version again (the one before the live one, or `target`)."""
         deployment = self.state.deployment_row(name)
         live = deployment["live_version"]
@@ -148,9 +151,52 @@ class BuildService:
             version.port = free_port()
             version.handle = {k: v for k, v in version.handle.items() if k == "python"}
             self._enqueue(name, build["id"], version, fresh=False)
+        self.audit.record(actor, "rollback", name, int(row["version"]), f"build {build['id']}")
         return build
 
-    def delete(self, name: str) -> None:
+    def restart(self, name: str, actor: str, why: str) -> Json | None:
+        """Start the live version again (a new environment, no rebuild) through the pipeline:
+        the old process serves until the new one passed its smoke test. None if none is live."""
+        live = self.state.deployment_row(name)["live_version"]
+        if live is None:
+            return None
+        with self.lock:
+            self._refuse_if_deleting(name)
+            build = self.state.new_build(name, int(live), "restart")
+            version = self._version(self.state.version_row(name, live))
+            version.port = free_port()
+            version.handle = {k: v for k, v in version.handle.items() if k in ("python", "image")}
+            self._enqueue(name, build["id"], version, fresh=False)
+        self.audit.record(actor, "restart", name, int(live), f"{why}; build {build['id']}")
+        return build
+
+    # --- keys and secrets (each change restarts the live version) --------------------------
+
+    def create_key(self, name: str, label: str, actor: str) -> Json:
+        """A new API key for `name` (shown once); the live version restarts with it."""
+        key = self.keys.create(name, label)
+        self.audit.record(actor, "key created", name, None, f"key {key['id']} {label}".strip())
+        return {**key, "restart": self.restart(name, actor, f"key {key['id']} created")}
+
+    def revoke_key(self, name: str, key_id: str, actor: str) -> Json | None:
+        """Revoke a key; the live version restarts without it."""
+        self.keys.revoke(name, key_id)
+        self.audit.record(actor, "key revoked", name, None, f"key {key_id}")
+        return self.restart(name, actor, f"key {key_id} revoked")
+
+    def set_secret(self, name: str, key: str, value: str, actor: str) -> Json | None:
+        """Set a secret (never logged); the live version restarts with it."""
+        self.keys.set_secret(name, key, value)
+        self.audit.record(actor, "secret set", name, None, key)
+        return self.restart(name, actor, f"secret {key} set")
+
+    def unset_secret(self, name: str, key: str, actor: str) -> Json | None:
+        """Remove a secret; the live version restarts without it."""
+        self.keys.unset_secret(name, key)
+        self.audit.record(actor, "secret removed", name, None, key)
+        return self.restart(name, actor, f"secret {key} removed")
+
+    def delete(self, name: str, actor: str = "admin") -> None:
         """Stop every version of `name` and forget it (pushes meanwhile get 409)."""
         self.state.deployment_row(name)
         deadline = time.monotonic() + BUSY_WAIT
@@ -175,6 +221,7 @@ class BuildService:
             self.backend.remove(name, log)
             self.state.forget(name)
             shutil.rmtree(self.state.root / "bundles" / name, ignore_errors=True)
+            self.audit.record(actor, "delete", name)
         finally:
             with self.lock:
                 self.deleting.discard(name)

@@ -10,18 +10,32 @@ make a build fail. Backends receive the result as environment variables (`enviro
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import uuid
 from pathlib import Path
 
 from jupyter_deploy.builder.state import State, now
-from jupyter_deploy.errors import NotFound
+from jupyter_deploy.errors import InvalidRequest, NotFound
 from jupyter_deploy.wire import Json
 
 KEYS_ENV = "JUPYTER_DEPLOY_API_KEYS"
 KEYS_FILE_ENV = "JUPYTER_DEPLOY_API_KEYS_FILE"
 PROBE_KEY_ENV = "JUPYTER_DEPLOY_PROBE_KEY"
 """The internal key, for the readiness probe that runs beside the model service."""
+
+
+_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def check_secret_name(key: str) -> str:
+    """`key` if it can name an environment variable the build service does not own."""
+    if not _SECRET_NAME.fullmatch(key) or key.upper().startswith("JUPYTER_DEPLOY_"):
+        raise InvalidRequest(
+            f"{key!r} cannot name a secret: use letters, digits and '_' (not starting with a "
+            "digit or JUPYTER_DEPLOY_), e.g. DB_PASSWORD."
+        )
+    return key
 
 
 def service_wide_keys(env: dict[str, str] | None = None) -> list[str]:
@@ -54,7 +68,7 @@ class Keys:
         )
         return {**self._entry(key_id, secret, label, now()), "key": secret}
 
-    def list(self, name: str) -> list[Json]:
+    def listed(self, name: str) -> list[Json]:
         """The deployment's keys, masked."""
         self.state.deployment_row(name)
         rows = self.state._rows(
@@ -104,6 +118,33 @@ class Keys:
             env[KEYS_ENV] = ",".join([*keys, internal])
             env[PROBE_KEY_ENV] = internal
         return env
+
+    def set_secret(self, name: str, key: str, value: str) -> None:
+        """Store a secret, given to the model service as the environment variable `key`."""
+        self.state.deployment_row(name)
+        check_secret_name(key)
+        if not isinstance(value, str) or "\0" in value or len(value) > 64 * 1024:
+            raise InvalidRequest('Send {"value": "..."}: a string of at most 64 KiB.')
+        self.state._write(
+            "INSERT INTO secrets VALUES (?, ?, ?, ?) ON CONFLICT(name, key) DO UPDATE SET "
+            "value = excluded.value, updated_at = excluded.updated_at",
+            name,
+            key,
+            value,
+            now(),
+        )
+
+    def secrets(self, name: str) -> list[Json]:
+        """The deployment's secrets: names and masked values."""
+        self.state.deployment_row(name)
+        rows = self.state._rows("SELECT * FROM secrets WHERE name = ? ORDER BY key", name)
+        return [{"key": r["key"], "masked": "*" * 8, "updated_at": r["updated_at"]} for r in rows]
+
+    def unset_secret(self, name: str, key: str) -> None:
+        """Forget one secret."""
+        if not self.state._rows("SELECT 1 FROM secrets WHERE name = ? AND key = ?", name, key):
+            raise NotFound(f"{name} has no secret {key!r}.")
+        self.state._write("DELETE FROM secrets WHERE name = ? AND key = ?", name, key)
 
     @staticmethod
     def _entry(key_id: str, secret: str, label: str, created_at: str) -> Json:

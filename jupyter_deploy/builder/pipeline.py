@@ -78,26 +78,31 @@ class Pipeline:
             self.backend.publish(version, log)
             version.handle["published"] = True  # a builder restarted now finishes the switch
             self._save(version)
-            if old is not None and old.version != version.version:
+            if old is not None and old.port != version.port:
                 self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
             log(f"live at {url}")
             self.state.go_live(build_id, version.deployment, version.version, url)
         except Exception as error:  # any failure fails the build, never the builder
             self._failed(build_id, version, phase, error, started, log)
+            if old is not None and old.version == version.version:  # a restart: the old serves
+                self.state.update_version(
+                    old.deployment, old.version, port=old.port, handle=old.handle, status="live"
+                )
             return
         self.retire(old, version, log)
 
     def retire(self, old: Version | None, new: Version, log: Callable[[str], None]) -> None:
         """Drain and stop the version the new one replaced (once the new one is live)."""
-        if old is None or old.version == new.version:
+        if old is None or old.port == new.port:
             return
-        log(f"draining version {old.version}")
+        log(f"draining version {old.version} (port {old.port})")
         try:
             self.backend.stop(old, log)
         except Exception as error:  # the new version serves either way
             log(f"could not stop version {old.version}: {error}")
-        self.state.update_version(old.deployment, old.version, handle=old.handle)
+        if old.version != new.version:  # a restart's old process shares the new one's row
+            self.state.update_version(old.deployment, old.version, handle=old.handle)
 
     def wait_ready(self, version: Version, log: Callable[[str], None]) -> None:
         """Poll /readyz until 200; fail fast when the service dies or cannot load predict.py."""

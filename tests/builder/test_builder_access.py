@@ -1,0 +1,161 @@
+"""Deployment API keys, secrets and the audit log, through the API and `jupyter deploy`
+(a real builder process and real model services, local backend)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from builder_helpers import BuilderProcess, cleanup
+from compiler_helpers import code, make_notebook
+
+from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.compiler import compile_notebook
+
+pytestmark = pytest.mark.slow
+DEPLOY = "d" * 24
+
+
+def env_bundle() -> bytes:
+    """A bundle whose predict answers the value of the variable it is given."""
+    nb = make_notebook(
+        "import os",
+        code("def predict(x: str) -> str:\n    return os.environ.get(x, 'unset')", "predict"),
+        code("example = {'x': 'HOME'}", "example"),
+    )
+    return compile_notebook(nb, name="env", source_path="env.ipynb").tarball()
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> Iterator[BuilderProcess]:
+    """A builder with an admin token and a deploy token named `kernel`; `env` is live."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"kernel deploy {DEPLOY}\n")
+    options = ("--reuse-site-packages", "--tokens-file", str(tokens))
+    process = BuilderProcess(tmp_path / "state", options=options).start()
+    try:
+        client = process.client()
+        assert client.wait(client.create_build("env", env_bundle())["id"])["phase"] == "live"
+        yield process
+    finally:
+        process.stop()
+        cleanup(tmp_path / "state")
+
+
+def cli(builder: BuilderProcess, *args: str, stdin: str = "", token: str | None = None) -> Any:
+    """`jupyter deploy ...` against the builder."""
+    env = {**os.environ, "JUPYTER_DEPLOY_BUILDER_URL": builder.url}
+    env["JUPYTER_DEPLOY_TOKEN"] = token or builder.token
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_deploy", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ask(url: str, variable: str, key: str | None = None) -> requests.Response:
+    """POST /predict asking for one variable."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.post(f"{url}/predict", json={"x": variable}, headers=headers, timeout=10)
+
+
+def settle(client: BuilderClient, answer: dict[str, Any] | None) -> None:
+    """Wait for the restart a change queued."""
+    if answer and answer.get("restart"):
+        assert client.wait(answer["restart"]["id"])["phase"] == "live"
+
+
+def test_a_key_is_shown_once_listed_masked_and_revoked_without_a_rebuild(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = client.deployment("env")["url"]
+    assert ask(url, "HOME").status_code == 200  # no key yet: open, as before
+    # When a key is created with the CLI
+    created = cli(builder, "keys", "create", "env", "--label", "shop")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    builds = client.deployment("env")["builds"]
+    assert builds[-1]["kind"] == "restart"
+    assert client.wait(builds[-1]["id"])["phase"] == "live"
+    # Then the deployment needs it (its smoke test passed with the builder's internal key)
+    assert ask(url, "HOME").status_code == 401
+    assert ask(url, "HOME", key).status_code == 200
+    listed = cli(builder, "keys", "list", "env").stdout
+    assert key not in listed and key[:6] in listed and "shop" in listed
+    # When it is revoked, then it no longer works, and the version number never changed
+    key_id = client.keys("env")[0]["id"]
+    assert cli(builder, "keys", "revoke", "env", key_id).returncode == 0
+    client.wait(client.deployment("env")["builds"][-1]["id"])
+    assert ask(url, "HOME", key).status_code in (200, 401)  # open again: no key is left
+    assert ask(url, "HOME").status_code == 200
+    assert client.deployment("env")["live_version"] == 1
+
+
+def test_a_secret_reaches_the_model_masked_and_is_written_nowhere_else(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = client.deployment("env")["url"]
+    # When a secret is set from stdin
+    done = cli(builder, "secrets", "set", "env", "DB_PASSWORD", stdin="s3cr3t-value\n")
+    assert done.returncode == 0, done.stderr
+    client.wait(client.deployment("env")["builds"][-1]["id"])
+    # Then the model service sees it as an environment variable, after a restart, no rebuild
+    assert ask(url, "DB_PASSWORD").json() == {"prediction": "s3cr3t-value"}
+    deployment = client.deployment("env")
+    assert deployment["live_version"] == 1 and len(deployment["versions"]) == 1
+    # And it is shown masked, and is in no bundle, log or build output
+    listed = cli(builder, "secrets", "list", "env").stdout
+    assert "DB_PASSWORD=********" in listed and "s3cr3t" not in listed
+    for path in builder.state.rglob("*"):
+        if path.is_file() and path.suffix != ".sqlite3" and "sqlite3" not in path.name:
+            assert b"s3cr3t-value" not in path.read_bytes(), path
+    for build in deployment["builds"]:
+        assert "s3cr3t" not in client.logs(build["id"]).text
+    # When it is removed, then the model no longer sees it
+    assert cli(builder, "secrets", "unset", "env", "DB_PASSWORD").returncode == 0
+    client.wait(client.deployment("env")["builds"][-1]["id"])
+    assert ask(url, "DB_PASSWORD").json() == {"prediction": "unset"}
+
+
+def test_a_bad_secret_name_or_an_empty_value_is_refused(builder: BuilderProcess) -> None:
+    bad = cli(builder, "secrets", "set", "env", "JUPYTER_DEPLOY_API_KEYS", stdin="x")
+    assert bad.returncode == 2 and "cannot name a secret" in bad.stderr
+    empty = cli(builder, "secrets", "set", "env", "TOKEN", stdin="")
+    assert empty.returncode == 2 and "stdin" in empty.stderr
+
+
+def test_the_audit_log_says_who_did_what_and_a_deploy_token_cannot_delete(
+    builder: BuilderProcess,
+) -> None:
+    client = BuilderClient(builder.url, DEPLOY)
+    again = client.wait(client.create_build("env", env_bundle())["id"])
+    assert again["phase"] == "live"
+    client.wait(client.rollback("env")["id"])
+    refused = cli(builder, "delete", "env", token=DEPLOY)
+    assert refused.returncode == 2 and "needs the role admin" in refused.stderr
+    assert cli(builder, "secrets", "set", "env", "A", stdin="1").returncode == 0
+    # Then `jupyter deploy audit` lists each change with its token, action and version
+    audit = cli(builder, "audit", "env")
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.strip().splitlines()
+    entries = [re.sub(r"build [0-9a-f]{12}", "build B", line.split("  ", 1)[1]) for line in lines]
+    assert entries == [
+        "admin  push  env v1 (build B)",
+        "kernel  push  env v2 (build B)",
+        "kernel  rollback  env v1 (build B)",
+        "admin  secret set  env (A)",
+        "admin  restart  env v1 (secret A set; build B)",
+    ]
+    assert cli(builder, "audit", token=DEPLOY).returncode == 2
