@@ -7,9 +7,10 @@ process stopped; the others come back; the service always starts.
 
 The supervisor checks every live version every `interval` seconds (backends whose platform
 restarts pods itself, such as Kubernetes, are skipped). A version whose process is gone is
-restarted with backoff (1, 2, 4 ... 30 s); meanwhile the deployment's status is `restarting`
-with the model service's last log lines, and `crashed` after `give_up` failed attempts in a
-row (it keeps trying every 30 s). A name busy with a build or a delete is left alone.
+restarted with backoff (1, 2, 4 ... 30 s, times `backoff`); meanwhile the deployment's status
+is `restarting` with the model service's last log lines, and `crashed` after `GIVE_UP` failed
+attempts in a row (it keeps trying, every 30 s times `backoff`). A name busy with a build or a
+delete is left alone.
 """
 
 from __future__ import annotations
@@ -132,9 +133,10 @@ def restart(service: BuildService, version: Version, log: BuildLog) -> None:
 class Supervisor:
     """A thread that restarts live versions whose process has exited."""
 
-    def __init__(self, service: BuildService, interval: float = 1.0) -> None:
+    def __init__(self, service: BuildService, interval: float = 1.0, backoff: float = 1.0) -> None:
         self.service = service
         self.interval = interval
+        self.backoff = backoff  # scales BACKOFF: 1 gives waits of 1, 2, 4 ... 30 s
         self.failures: dict[str, int] = {}
         self.next_try: dict[str, float] = {}
         self.stopping = threading.Event()
@@ -196,7 +198,8 @@ class Supervisor:
         except Exception as error:
             failures += 1
             self.failures[name] = failures
-            self.next_try[name] = time.monotonic() + BACKOFF[min(failures, len(BACKOFF) - 1)]
+            wait = self.backoff * BACKOFF[min(failures - 1, len(BACKOFF) - 1)]
+            self.next_try[name] = time.monotonic() + wait
             log(f"restart failed: {error}")
             if failures >= GIVE_UP:
                 state.set_health(

@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="how often live model services are checked (and restarted when gone)",
     )
+    parser.add_argument(
+        "--restart-backoff",
+        type=float,
+        default=1.0,
+        help="seconds before the first retry of a failed restart (doubling, up to 30x)",
+    )
 
 
 def options_of(args: argparse.Namespace) -> dict[str, object]:
@@ -112,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     service = BuildService(state, backend, limits)
     for note in service.recover():
         print(f"start-up: {note}", file=sys.stderr)
-    supervisor = Supervisor(service, args.supervise_seconds).start()
+    supervisor = Supervisor(service, args.supervise_seconds, args.restart_backoff).start()
     app = create_app(service, tokens, max_bundle=args.max_bundle_mb * MiB)
     options = json.dumps(options_of(args))
     print(

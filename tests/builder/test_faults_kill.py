@@ -198,3 +198,30 @@ def test_with_api_keys_configured_builds_pass_and_callers_need_a_key(state: Path
         assert "team-key" not in client.logs(live["id"]).text
     finally:
         builder.stop()
+
+
+def test_a_model_that_cannot_be_restarted_is_reported_crashed_with_its_last_lines(
+    state: Path,
+) -> None:
+    options = ("--reuse-site-packages", "--supervise-seconds", "0.2", "--restart-backoff", "0.1")
+    builder = BuilderProcess(state, options=options).start()
+    client = builder.client()
+    try:
+        live = client.wait(client.create_build("double", bundle_tarball(2))["id"])
+        assert live["phase"] == "live"
+        # Given a live version whose files are gone, when its process dies
+        shutil.rmtree(state / "bundles" / "double")
+        (pid,) = model_pids(state)
+        os.kill(pid, signal.SIGKILL)
+        # Then after 5 failed restarts the status is crashed, saying why, with the last lines
+        wait_for(
+            lambda: client.deployment("double")["status"] == "crashed", what="crashed", timeout=60
+        )
+        health = client.deployment("double")["health"]
+        assert "restarts failed" in health["message"] and "gone" in health["message"]
+        assert "Last lines" in health["message"]
+        # And the builder still serves its API and other names
+        other = client.wait(client.create_build("other", bundle_tarball(3, "other"))["id"])
+        assert other["phase"] == "live"
+    finally:
+        builder.stop()
