@@ -163,3 +163,26 @@ def test_the_audit_log_says_who_did_what_and_a_deploy_token_cannot_delete(
         "admin  restart  env v1 (secret A set; build B)",
     ]
     assert cli(builder, "audit", token=DEPLOY).returncode == 2
+
+
+def test_the_embedded_builder_gives_kernels_a_deploy_token_that_cannot_delete(
+    tmp_path: Path,
+) -> None:
+    from jupyter_deploy.builder import embedded
+
+    # Given the embedded build service the server extension starts
+    handle = embedded.start(tmp_path / "state")
+    try:
+        kernel = BuilderClient(handle.url, handle.deploy_token)
+        # When a kernel pushes with its token, then the build goes live
+        assert kernel.wait(kernel.create_build("env", env_bundle())["id"])["phase"] == "live"
+        # And it may not delete, nor read secrets; the server's admin token may
+        with pytest.raises(Exception, match="needs the role admin"):
+            kernel.delete("env")
+        with pytest.raises(Exception, match="needs the role admin"):
+            kernel.secrets("env")
+        BuilderClient(handle.url, handle.token).delete("env")
+        actions = [e["token"] + " " + e["action"] for e in handle.service.audit.entries()]
+        assert actions == ["kernel push", "server delete"]
+    finally:
+        embedded.stop(handle)
