@@ -67,7 +67,7 @@ class Pipeline:
             self.state.set_phase(build_id, "starting")
             self.backend.start(version, log)
             started = True
-            self._save(version)
+            self._save(version, old)
             if not self.backend.checks_itself:
                 self.wait_ready(version, log)
             phase = "testing"
@@ -77,7 +77,7 @@ class Pipeline:
             phase = "live"
             self.backend.publish(version, log)
             version.handle["published"] = True  # a builder restarted now finishes the switch
-            self._save(version)
+            self._save(version, old, switched=True)
             if old is not None and old.port != version.port:
                 self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
@@ -101,8 +101,10 @@ class Pipeline:
             self.backend.stop(old, log)
         except Exception as error:  # the new version serves either way
             log(f"could not stop version {old.version}: {error}")
-        if old.version != new.version:  # a restart's old process shares the new one's row
+        if old.version != new.version:
             self.state.update_version(old.deployment, old.version, handle=old.handle)
+        else:  # a restart: the row forgets the old process now that it has stopped
+            self._save(new)
 
     def wait_ready(self, version: Version, log: Callable[[str], None]) -> None:
         """Poll /readyz until 200; fail fast when the service dies or cannot load predict.py."""
@@ -139,10 +141,19 @@ class Pipeline:
             )
         log(f"smoke test: {json.dumps(example)[:200]} -> {answer.text[:200]}")
 
-    def _save(self, version: Version) -> None:
-        self.state.update_version(
-            version.deployment, version.version, port=version.port, handle=version.handle
-        )
+    def _save(self, version: Version, old: Version | None = None, switched: bool = False) -> None:
+        """Record the version's process. A restart (the same version as `old`) shares the live
+        row: before the switch the row keeps the old process and notes the new one `pending`;
+        after it, the new one with the old one as `previous`, so a builder killed in between
+        knows both processes."""
+        port, handle = version.port, version.handle
+        if old is not None and old.version == version.version:
+            if switched:
+                handle = {**handle, "previous": {"port": old.port, "handle": old.handle}}
+            else:
+                pending = {"port": version.port, "handle": version.handle}
+                port, handle = old.port, {**old.handle, "pending": pending}
+        self.state.update_version(version.deployment, version.version, port=port, handle=handle)
 
     def _failed(
         self,

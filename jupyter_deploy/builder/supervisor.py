@@ -16,6 +16,7 @@ delete is left alone.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import threading
 import time
@@ -56,6 +57,9 @@ def _fail_interrupted(service: BuildService, build: dict[str, object]) -> str:
     already had the stable port (the old one may be draining: going back would leave none)."""
     phase, name = str(build["phase"]), str(build["name"])
     version = service._version(service.state.version_row(name, int(str(build["version"]))))
+    live = service.state.deployment_row(name)["live_version"]
+    if build["kind"] != "build" and live == version.version:
+        return _interrupted_restart(service, build, version)
     if version.handle.get("published") and service.backend.is_running(version):
         url = service.backend.stable_url(name, version.public_port)
         service.state.go_live(str(build["id"]), name, version.version, url)
@@ -67,6 +71,28 @@ def _fail_interrupted(service: BuildService, build: dict[str, object]) -> str:
     message = f"The build service restarted during {phase}."
     service.state.fail(str(build["id"]), phase, message, version_status=status)
     return f"build {build['id']} ({name}) failed: restarted during {phase}"
+
+
+def _interrupted_restart(service: BuildService, build: dict[str, object], live: Version) -> str:
+    """A restart of the live version (same row) that a dead builder left: before the switch,
+    stop the new process (the old one still serves); after it, stop the old one and finish."""
+    build_id, name = str(build["id"]), live.deployment
+    log = BuildLog(service.state, build_id)
+    handle = dict(live.handle)
+    other = handle.pop("pending", None) or handle.pop("previous", None)
+    switched = "previous" in live.handle
+    if other is not None:
+        process = dataclasses.replace(live, port=int(other["port"]), handle=dict(other["handle"]))
+        if service.backend.is_running(process):
+            service.backend.stop(process, log)
+    service.state.update_version(name, live.version, port=live.port, handle=handle)
+    if switched:
+        url = service.backend.stable_url(name, live.public_port)
+        service.state.go_live(build_id, name, live.version, url)
+        return f"build {build_id} ({name}): the restarted process already served, now live"
+    message = f"The build service restarted during {build['phase']}."
+    service.state.fail(build_id, str(build["phase"]), message)
+    return f"build {build_id} ({name}) failed: restarted during {build['phase']}"
 
 
 def _readopt(service: BuildService, name: str) -> str:

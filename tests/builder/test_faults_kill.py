@@ -225,3 +225,30 @@ def test_a_model_that_cannot_be_restarted_is_reported_crashed_with_its_last_line
         assert other["phase"] == "live"
     finally:
         builder.stop()
+
+
+def test_a_builder_killed_mid_restart_keeps_one_process_serving(state: Path) -> None:
+    first = BuilderProcess(state).start()
+    client = first.client()
+    # Given a live version whose model takes 3 s to load
+    live = client.wait(client.create_build("double", bundle_tarball(2, setup_seconds=3))["id"])
+    assert live["phase"] == "live"
+    # When a secret change restarts it and the builder is killed while the new process starts
+    restart = client.set_secret("double", "COLOUR", "blue")["restart"]
+    wait_for(lambda: len(model_pids(state)) == 2, what="the restarting process")
+    first.kill()
+    second = BuilderProcess(state, port=first.port, token=first.token).start()
+    try:
+        # Then the restart is failed, the new process stopped, and the old one serves on
+        assert client.build(restart["id"])["phase"] == "failed"
+        wait_for(lambda: len(model_pids(state)) == 1, what="one process")
+        assert predict(live["url"], 2) == 4
+        assert client.deployment("double")["status"] == "live"
+        # And the next change restarts it for good, again with one process at the end
+        again = client.set_secret("double", "COLOUR", "red")["restart"]
+        assert client.wait(again["id"])["phase"] == "live"
+        wait_for(lambda: len(model_pids(state)) == 1, what="one process after the restart")
+        assert predict(live["url"], 2) == 4
+    finally:
+        second.stop()
+        first.stop()
