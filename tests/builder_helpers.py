@@ -56,6 +56,16 @@ def bundle_tarball(
     return compile_notebook(nb, name=name, source_path=f"{name}.ipynb").tarball()
 
 
+def env_bundle(name: str = "env") -> bytes:
+    """A bundle whose predict(x) answers the value of the environment variable named x."""
+    nb = make_notebook(
+        "import os",
+        code("def predict(x: str) -> str:\n    return os.environ.get(x, 'unset')", "predict"),
+        code("example = {'x': 'HOME'}", "example"),
+    )
+    return compile_notebook(nb, name=name, source_path=f"{name}.ipynb").tarball()
+
+
 @dataclass
 class BuilderProcess:
     """`jupyter deploy builder` as DevOps runs it, in a subprocess."""

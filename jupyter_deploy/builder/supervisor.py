@@ -244,7 +244,10 @@ class Supervisor:
         """The platform restarted the process (e.g. a Docker restart policy): reopen the
         stable port once it is ready."""
         log = BuildLog(self.service.state, f"restart-{name}")
-        self.service.state.set_health(name, "restarting", "The platform restarted the process.")
+        last = _last_lines(self.service.backend.service_logs(version))
+        self.service.state.set_health(
+            name, "restarting", f"The platform restarts the process. Last lines:\n{last}"
+        )
         self.service.pipeline.wait_ready(version, log)
         self.service.backend.publish(version, log)
         self.service.state.update_version(name, version.version, handle=version.handle)

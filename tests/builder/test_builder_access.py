@@ -13,24 +13,12 @@ from typing import Any
 
 import pytest
 import requests
-from builder_helpers import BuilderProcess, cleanup
-from compiler_helpers import code, make_notebook
+from builder_helpers import BuilderProcess, cleanup, env_bundle
 
 from jupyter_deploy.builder.client import BuilderClient
-from jupyter_deploy.compiler import compile_notebook
 
 pytestmark = pytest.mark.slow
 DEPLOY = "d" * 24
-
-
-def env_bundle() -> bytes:
-    """A bundle whose predict answers the value of the variable it is given."""
-    nb = make_notebook(
-        "import os",
-        code("def predict(x: str) -> str:\n    return os.environ.get(x, 'unset')", "predict"),
-        code("example = {'x': 'HOME'}", "example"),
-    )
-    return compile_notebook(nb, name="env", source_path="env.ipynb").tarball()
 
 
 @pytest.fixture

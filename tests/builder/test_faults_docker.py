@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from builder_helpers import BACKEND_OPTIONS, BuilderProcess, Load, bundle_tarball, cleanup
+from builder_helpers import (
+    BACKEND_OPTIONS,
+    BuilderProcess,
+    Load,
+    bundle_tarball,
+    cleanup,
+    env_bundle,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -31,13 +38,18 @@ def docker_builder(tmp_path: Path, docker_base_image: str) -> Iterator[BuilderPr
 
 
 def container_of(builder: BuilderProcess, name: str) -> object:
-    """The running container of the live version of `name`."""
+    """The one running container of `name` (once a replaced one has stopped)."""
     import docker
 
     label = f"jupyter-deploy.state={builder.state.resolve()}"
-    running = docker.from_env().containers.list(filters={"label": [label]})
-    (container,) = [c for c in running if c.labels["jupyter-deploy.deployment"] == name]
-    return container
+    deadline = time.monotonic() + 30  # a replaced container drains, then goes
+    while True:
+        running = docker.from_env().containers.list(filters={"label": [label]})
+        mine = [c for c in running if c.labels["jupyter-deploy.deployment"] == name]
+        if len(mine) == 1 or time.monotonic() > deadline:
+            (container,) = mine
+            return container
+        time.sleep(0.2)
 
 
 def test_containers_run_as_non_root_with_limits_and_no_pip_config_in_the_image(
@@ -89,3 +101,26 @@ def test_a_killed_model_process_is_restarted_by_docker_and_published_again(
         time.sleep(1.0)
     assert len(load.failures) == before  # no failure once it was back
     assert load.answers[-1] == 2
+
+
+def test_a_secret_is_the_containers_environment_not_the_images(
+    docker_builder: BuilderProcess,
+) -> None:
+    client = docker_builder.client()
+    live = client.wait(client.create_build("env", env_bundle())["id"], timeout=600)
+    assert live["phase"] == "live", client.logs(live["id"]).text
+    # When a secret and a key are set, then the container restarts (no rebuild) with both
+    client.wait(client.set_secret("env", "DB_PASSWORD", "s3cr3t-value")["restart"]["id"])
+    key = client.create_key("env", "shop")
+    client.wait(key["restart"]["id"])
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    answer = requests.post(
+        f"{live['url']}/predict", json={"x": "DB_PASSWORD"}, headers=headers, timeout=10
+    )
+    assert answer.json() == {"prediction": "s3cr3t-value"}
+    assert requests.post(f"{live['url']}/predict", json={"x": "A"}, timeout=10).status_code == 401
+    # And the image holds neither: they are the container's environment only
+    container = container_of(docker_builder, "env")
+    image_env = " ".join(container.image.attrs["Config"]["Env"] or [])  # type: ignore[attr-defined]
+    assert "s3cr3t" not in image_env and key["key"] not in image_env
+    assert client.deployment("env")["live_version"] == 1

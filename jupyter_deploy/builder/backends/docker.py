@@ -269,13 +269,12 @@ class DockerBackend(Backend):
         raise BuildFailed(f"Version {version.version} did not open port {version.public_port}.")
 
     def revived(self, version: Version) -> bool:
-        """Docker restarted the container since it was published."""
+        """Docker restarts (or restarted) the container since it was published."""
         container = self._container(version)
-        if container is None or container.status != "running":
+        if container is None or container.status not in ("running", "restarting"):
             return False
-        return int(container.attrs.get("RestartCount") or 0) > int(
-            version.handle.get("restarts", 0)
-        )
+        restarts = int(container.attrs.get("RestartCount") or 0)
+        return container.status == "restarting" or restarts > int(version.handle.get("restarts", 0))
 
     def begin_stop(self, version: Version) -> None:
         """SIGTERM to the container: it closes its listeners at once and drains."""
