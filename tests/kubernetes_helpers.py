@@ -41,6 +41,7 @@ class RecordedAPI(ThreadingHTTPServer):
         self.headers: list[dict[str, str]] = []
         self.stall = False
         self.refuse: str | None = None
+        self.pods = "pod-list-not-ready"
 
     def rolled_out(self, body: Json) -> Json:
         if body.get("kind") == "Deployment":
@@ -101,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         else:
-            self._answer(200, recorded("pod-list-not-ready"))
+            self._answer(200, recorded(self.server.pods))
 
     def do_POST(self) -> None:
         body = self._body() or {}

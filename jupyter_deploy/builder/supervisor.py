@@ -5,12 +5,12 @@ the reason, and each live version is re-adopted when its process still serves or
 when it does not. One that cannot come back is marked `failed` with the reason and its
 process stopped; the others come back; the service always starts.
 
-The supervisor checks every live version every `interval` seconds (backends whose platform
-restarts pods itself, such as Kubernetes, are skipped). A version whose process is gone is
-restarted with backoff (1, 2, 4 ... 30 s, times `backoff`); meanwhile the deployment's status
-is `restarting` with the model service's last log lines, and `crashed` after `GIVE_UP` failed
-attempts in a row (it keeps trying, every 30 s times `backoff`). A name busy with a build or a
-delete is left alone.
+The supervisor checks every live version every `interval` seconds (for backends whose
+platform restarts pods itself, such as Kubernetes, it only records what the platform
+reports). A version whose process is gone is restarted with backoff (1, 2, 4 ... 30 s, times
+`backoff`); meanwhile the deployment's status is `restarting` with the model service's last
+log lines, and `crashed` after `GIVE_UP` failed attempts in a row (it keeps trying, every
+30 s times `backoff`). A name busy with a build or a delete is left alone.
 """
 
 from __future__ import annotations
@@ -170,9 +170,11 @@ class Supervisor:
         self.thread.daemon = True
 
     def start(self) -> Supervisor:
-        """Begin watching (a no-op for backends whose platform restarts pods itself)."""
-        if not self.service.backend.checks_itself:
-            self.thread.start()
+        """Begin watching (for backends whose platform restarts pods itself, such as
+        Kubernetes, only reading what it reports, every 10 intervals)."""
+        if self.service.backend.checks_itself:
+            self.interval *= 10
+        self.thread.start()
         return self
 
     def stop(self) -> None:
@@ -190,7 +192,10 @@ class Supervisor:
             for name in names:
                 if self.service.claim(name):
                     try:
-                        self.check(name)
+                        if self.service.backend.checks_itself:
+                            self.observe(name)
+                        else:
+                            self.check(name)
                     except Exception:
                         pass  # a deployment deleted meanwhile, a full disk: try next round
                     finally:
@@ -211,6 +216,19 @@ class Supervisor:
         if time.monotonic() < self.next_try.get(name, 0.0):
             return
         self._try_restart(name, version)
+
+    def observe(self, name: str) -> None:
+        """Record what the platform says of `name`'s pods (it restarts them itself)."""
+        state = self.service.state
+        live = state.deployment_row(name)["live_version"]
+        if live is None:
+            return
+        trouble = self.service.backend.health(self.service._version(state.version_row(name, live)))
+        health = state.health(name)
+        if trouble is not None:
+            state.set_health(name, *trouble)
+        elif health and health["state"] in ("restarting", "crashed"):
+            state.set_health(name, "live", "The platform restarted it; it is ready again.")
 
     def _try_restart(self, name: str, version: Version) -> None:
         state, log = self.service.state, BuildLog(self.service.state, f"restart-{name}")

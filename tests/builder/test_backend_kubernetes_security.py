@@ -82,3 +82,30 @@ def test_a_dry_run_shows_the_secret_without_its_values(tmp_path: Path) -> None:
     text = "\n".join(lines)
     assert "kind: Secret" in text and "<hidden>" in text
     assert "hunter2" not in text and "k-secret-1" not in text
+
+
+def test_a_crash_looping_pod_makes_the_status_crashed_then_live_again(tmp_path: Path) -> None:
+    from jupyter_deploy.builder.core import BuildService
+    from jupyter_deploy.builder.supervisor import Supervisor
+
+    with serving(RecordedAPI()) as api:
+        # Given a live deployment on the (recorded) cluster
+        backend = recorded_backend(api, tmp_path / "state")
+        service = BuildService(tmp_path / "state", backend)
+        service.state.ensure_deployment("iris", 8000)
+        build = service.state.new_build("iris", 1, "build", (tmp_path, "0" * 64))
+        service.state.go_live(build["id"], "iris", 1, "http://jd-iris")
+        supervisor = Supervisor(service)
+        # When its pod's container keeps exiting (CrashLoopBackOff)
+        api.pods = "pod-list-crash-loop"
+        supervisor.observe("iris")
+        # Then the status says crashed, with the pod, its restarts and its last lines
+        deployment = service.deployment("iris")
+        assert deployment["status"] == "crashed"
+        assert "4 restarts" in deployment["health"]["message"]
+        assert "Last lines" in deployment["health"]["message"]
+        # And once the pods are fine again it says live
+        api.pods = "pod-list-not-ready"  # restartCount 0: nothing to report
+        supervisor.observe("iris")
+        assert service.deployment("iris")["status"] == "live"
+        service.close()

@@ -83,6 +83,11 @@ class Backend(ABC):
         then serves its private port only; the supervisor publishes it again)."""
         return False
 
+    def health(self, version: Version) -> tuple[str, str] | None:
+        """For backends whose platform restarts processes itself (`checks_itself`): trouble
+        it reports, as (`restarting` or `crashed`, what happened); None when all is well."""
+        return None
+
     def service_logs(self, version: Version) -> str:
         """The model service's own output, for the build log on failure."""
         return ""

@@ -308,6 +308,26 @@ class KubernetesBackend(Backend):
         available = body.get("status", {}).get("availableReplicas") or 0
         return annotations.get("jupyter-deploy/version") == str(version.version) and available > 0
 
+    def health(self, version: Version) -> tuple[str, str] | None:
+        """`crashed` when a pod's container is in CrashLoopBackOff, `restarting` when one
+        restarted and is not ready yet (Kubernetes restarts it: liveness probe, restartPolicy)."""
+        selector = f"app.kubernetes.io/name={object_name(version.deployment)}"
+        path = f"/api/v1/namespaces/{self.namespace}/pods"
+        pods = self._call("GET", path, query=[("labelSelector", selector)]) or {}
+        trouble: tuple[str, str] | None = None
+        for pod in pods.get("items") or []:
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                waiting = (status.get("state") or {}).get("waiting") or {}
+                restarts = int(status.get("restartCount") or 0)
+                where = f"pod {pod['metadata']['name']}, {restarts} restarts"
+                if waiting.get("reason") == "CrashLoopBackOff":
+                    trouble = ("crashed", f"{where}: {waiting.get('message', '')}".strip())
+                elif restarts and not status.get("ready") and trouble is None:
+                    trouble = ("restarting", f"{where}: not ready yet")
+        if trouble is None:
+            return None
+        return trouble[0], f"{trouble[1]}\nLast lines:\n{self.service_logs(version)}"
+
     def service_logs(self, version: Version) -> str:
         """The last lines of one pod of the version, and why its containers are not ready."""
         selector = (
