@@ -58,6 +58,8 @@ class BuildService:
 
     def __init__(self, state_dir: Path, backend: Backend, limits: Limits | None = None) -> None:
         self.state = State(state_dir)
+        for leftover in (self.state.root / "tmp").iterdir():  # uploads a dead builder left
+            shutil.rmtree(leftover, ignore_errors=True)
         self.backend = backend
         self.keys = Keys(self.state)
         self.audit = Audit(self.state)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -36,8 +35,6 @@ LAST_LINES = 15
 
 def recover(service: BuildService) -> list[str]:
     """Fail interrupted builds, then bring back each live version; what was done, in lines."""
-    shutil.rmtree(service.state.root / "tmp", ignore_errors=True)
-    (service.state.root / "tmp").mkdir(mode=0o700, exist_ok=True)
     notes = []
     for build in service.state.unfinished_builds():
         try:
