@@ -174,3 +174,24 @@ def test_the_embedded_builder_gives_kernels_a_deploy_token_that_cannot_delete(
         assert actions == ["kernel push", "server delete"]
     finally:
         embedded.stop(handle)
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [("ci deploy", "line 2"), ("ci owner " + "x" * 24, "line 2"), ("ci read short", "line 2")],
+)
+def test_a_bad_tokens_file_stops_the_builder_with_the_line_named(
+    tmp_path: Path, line: str, said: str
+) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# comment\n{line}\n")
+    command = [sys.executable, "-m", "jupyter_deploy", "builder", "--state", str(tmp_path / "s")]
+    done = subprocess.run(
+        [*command, "--tokens-file", str(tokens), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert said in done.stderr and "NAME ROLE TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
