@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +52,19 @@ def predict(url: str, x: int, key: str | None = None) -> object:
     answer = requests.post(f"{url}/predict", json={"x": x}, headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()["prediction"]
+
+
+def probe(bundle: Path, url: str, key: str | None) -> int:
+    """Exit code of the model service's own probe against `url`, sending `key`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DEPLOY")}
+    env["PYTHONPATH"] = str(bundle)
+    if key:
+        env["JUPYTER_DEPLOY_PROBE_KEY"] = key
+    port = url.rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "jupyter_deploy_runtime.probe", "--port", port]
+    return subprocess.run(
+        [*command, "--bundle", str(bundle)], env=env, cwd=bundle, capture_output=True, timeout=60
+    ).returncode
 
 
 @pytest.fixture
@@ -196,6 +211,9 @@ def test_with_api_keys_configured_builds_pass_and_callers_need_a_key(state: Path
         assert answer.status_code == 401
         assert predict(live["url"], 2, key="team-key") == 4
         assert "team-key" not in client.logs(live["id"]).text
+        # And the readiness probe (Docker health check, Kubernetes) passes only with its key
+        assert probe(state / "bundles" / "double" / "v1", live["url"], None) == 1
+        assert probe(state / "bundles" / "double" / "v1", live["url"], "team-key") == 0
     finally:
         builder.stop()
 
