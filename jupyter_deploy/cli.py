@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "rollback": "jupyter_deploy.commands.client",
     "delete": "jupyter_deploy.commands.client",
     "list": "jupyter_deploy.commands.client",
+    "keys": "jupyter_deploy.commands.admin",
+    "secrets": "jupyter_deploy.commands.admin",
+    "audit": "jupyter_deploy.commands.admin",
 }
 
 

@@ -108,6 +108,20 @@ class BundleTooLarge(InvalidBundle):
     code = "bundle_too_large"
 
 
+class InsufficientStorage(DeployError):
+    """The build service's disk is full."""
+
+    http_status = 507
+    code = "insufficient_storage"
+
+
+class Forbidden(DeployError):
+    """The token is known but its role does not allow this."""
+
+    http_status = 403
+    code = "forbidden"
+
+
 class NotFound(DeployError):
     http_status = 404
     code = "not_found"

@@ -25,9 +25,12 @@ ALL_PHASES = (*PHASES, FAILED)
 FINAL_PHASES = frozenset({"live", FAILED})
 """A build in one of these phases will not change again."""
 
-DEPLOYMENT_STATUSES = ("live", "building", "failed", "stopped")
+DEPLOYMENT_STATUSES = ("live", "building", "failed", "stopped", "restarting", "crashed")
+"""`restarting`/`crashed`: the live version's process exited (the build service restarts it);
+`failed` with something live: it could not be brought back when the build service started."""
 VERSION_STATUSES = ("building", "live", "retired", "failed")
-BUILD_KINDS = ("build", "rollback")
+BUILD_KINDS = ("build", "rollback", "restart")
+"""`restart`: the live version started again with a new environment (keys, secrets), no rebuild."""
 
 NAME_MAX = 63
 _NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")

@@ -22,7 +22,7 @@ export namespace Wire {
     id: string;
     name: string;
     version: number;
-    kind: 'build' | 'rollback';
+    kind: 'build' | 'rollback' | 'restart';
     phase: Phase;
     created_at: string;
     updated_at: string;
@@ -49,7 +49,13 @@ export namespace Wire {
   export interface IDeployment {
     name: string;
     url: string | null;
-    status: 'live' | 'building' | 'failed' | 'stopped';
+    status:
+      | 'live'
+      | 'building'
+      | 'failed'
+      | 'stopped'
+      | 'restarting'
+      | 'crashed';
     live_version: number | null;
     live_build: string | null;
     latest_build: string | null;

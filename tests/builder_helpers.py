@@ -31,13 +31,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bundle_tarball(factor: int = 2, name: str = "double", fail_example: bool = False) -> bytes:
-    """A small bundle: predict(x) = x * factor (its smoke test fails if `fail_example`)."""
+def bundle_tarball(
+    factor: int = 2,
+    name: str = "double",
+    fail_example: bool = False,
+    setup_seconds: float = 0,
+    predict_seconds: float = 0,
+) -> bytes:
+    """A small bundle: predict(x) = x * factor (its smoke test fails if `fail_example`); its
+    setup sleeps `setup_seconds` and each call `predict_seconds` when given."""
     body = "raise ValueError('broken on purpose')" if fail_example else "return x * FACTOR"
+    if predict_seconds:
+        body = f"time.sleep({predict_seconds})\n    {body}"
+    cells: list[Any] = [f"FACTOR = {factor}"]
+    if setup_seconds or predict_seconds:
+        cells.insert(0, "import time")
+    if setup_seconds:
+        cells.append(code(f"time.sleep({setup_seconds})", "setup"))
     nb = make_notebook(
-        f"FACTOR = {factor}",
+        *cells,
         code(f"def predict(x: int) -> int:\n    {body}", "predict"),
         code("example = {'x': 3}", "example"),
+    )
+    return compile_notebook(nb, name=name, source_path=f"{name}.ipynb").tarball()
+
+
+def env_bundle(name: str = "env") -> bytes:
+    """A bundle whose predict(x) answers the value of the environment variable named x."""
+    nb = make_notebook(
+        "import os",
+        code("def predict(x: str) -> str:\n    return os.environ.get(x, 'unset')", "predict"),
+        code("example = {'x': 'HOME'}", "example"),
     )
     return compile_notebook(nb, name=name, source_path=f"{name}.ipynb").tarball()
 
@@ -51,6 +75,7 @@ class BuilderProcess:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     process: subprocess.Popen[bytes] | None = None
     options: tuple[str, ...] = ("--reuse-site-packages",)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -62,7 +87,8 @@ class BuilderProcess:
         command = [sys.executable, "-m", "jupyter_deploy", "builder", "--port", str(self.port)]
         command += ["--state", str(self.state), "--token", self.token, *self.options]
         log = open(self.state.parent / f"builder-{self.port}.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        env = {**os.environ, **self.env}
+        self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

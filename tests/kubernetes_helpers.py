@@ -41,6 +41,7 @@ class RecordedAPI(ThreadingHTTPServer):
         self.headers: list[dict[str, str]] = []
         self.stall = False
         self.refuse: str | None = None
+        self.pods = "pod-list-not-ready"
 
     def rolled_out(self, body: Json) -> Json:
         if body.get("kind") == "Deployment":
@@ -101,7 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         else:
-            self._answer(200, recorded("pod-list-not-ready"))
+            self._answer(200, recorded(self.server.pods))
 
     def do_POST(self) -> None:
         body = self._body() or {}
@@ -124,6 +125,18 @@ class _Handler(BaseHTTPRequestHandler):
         merged["metadata"]["generation"] = current["metadata"]["generation"] + 1
         self.server.objects[self.path] = self.server.rolled_out(merged)
         self._answer(200, merged)
+
+    def do_PUT(self) -> None:
+        body = self._body() or {}
+        if not self._record(body):
+            return
+        current = self.server.objects.get(self.path)
+        if current is None:
+            self._missing()
+            return
+        body["metadata"].update(recorded("server-metadata"), generation=1)
+        self.server.objects[self.path] = body
+        self._answer(200, body)
 
     def do_DELETE(self) -> None:
         if not self._record(None):

@@ -110,6 +110,35 @@ class BuilderClient:
         """Stop and remove everything the deployment started."""
         self._request("DELETE", f"/v1/deployments/{name}")
 
+    def create_key(self, name: str, label: str = "") -> Json:
+        """A new API key of a deployment: the answer is the only place its secret appears."""
+        return self._call("POST", f"/v1/deployments/{name}/keys", json={"label": label})
+
+    def keys(self, name: str) -> list[Json]:
+        """A deployment's API keys, masked."""
+        return list(self._call("GET", f"/v1/deployments/{name}/keys")["keys"])
+
+    def revoke_key(self, name: str, key_id: str) -> None:
+        """Revoke one API key (the deployment restarts without it)."""
+        self._request("DELETE", f"/v1/deployments/{name}/keys/{key_id}")
+
+    def set_secret(self, name: str, key: str, value: str) -> Json:
+        """Set a deployment secret (an environment variable of its model service)."""
+        return self._call("PUT", f"/v1/deployments/{name}/secrets/{key}", json={"value": value})
+
+    def secrets(self, name: str) -> list[Json]:
+        """A deployment's secrets, masked."""
+        return list(self._call("GET", f"/v1/deployments/{name}/secrets")["secrets"])
+
+    def unset_secret(self, name: str, key: str) -> None:
+        """Remove a deployment secret."""
+        self._request("DELETE", f"/v1/deployments/{name}/secrets/{key}")
+
+    def audit(self, name: str | None = None, limit: int = 100) -> list[Json]:
+        """The audit log (of one deployment when named), oldest first."""
+        params: dict[str, Any] = {"limit": limit, **({"deployment": name} if name else {})}
+        return list(self._call("GET", "/v1/audit", params=params)["entries"])
+
     # --- following a build, calling a deployment -------------------------------------------
 
     def wait(

@@ -1,8 +1,11 @@
 """The build service's operations, with no HTTP in them: the web app is a thin door into these.
 
-Builds for one name run in order on that name's queue; different names run in parallel. On
-start-up, builds left unfinished by a dead builder are failed with the reason, and each live
-version is re-adopted when its process still serves, or restarted when it does not.
+Builds for one name run in order on that name's queue; different names run in parallel. One
+name is busy with one thing at a time: its queue of builds, a delete, or a supervisor restart
+(`claim`/`release`); a push or rollback that arrives while the name is being deleted gets 409,
+and a worker thread never dies (any exception fails that build with the reason and the next
+build runs). Bundles are unpacked, within `Limits`, before the service-wide lock is taken.
+Start-up recovery and supervision of live versions are in `supervisor.py`.
 """
 
 from __future__ import annotations
@@ -11,16 +14,22 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+from jupyter_deploy.builder.access import Audit
 from jupyter_deploy.builder.backends.base import Backend, Version
-from jupyter_deploy.builder.bundles import unpack
+from jupyter_deploy.builder.bundles import Limits, unpack
+from jupyter_deploy.builder.keys import Keys
 from jupyter_deploy.builder.pipeline import BuildLog, Pipeline, version_from_row
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import Conflict, InvalidRequest, NotFound, VersionNotFound
 from jupyter_deploy.wire import FINAL_PHASES, Json, check_name
+
+TROUBLE = ("restarting", "crashed", "failed")
+"""Health states that replace `live` as a deployment's status."""
 
 BUSY_WAIT = 30.0  # seconds a delete waits for the name's current build (or drain) to end
 
@@ -47,70 +56,80 @@ def _enable_request_migration() -> str:
 class BuildService:
     """Builds, deployments, rollbacks and deletes over one backend and one state folder."""
 
-    def __init__(self, state_dir: Path, backend: Backend) -> None:
+    def __init__(self, state_dir: Path, backend: Backend, limits: Limits | None = None) -> None:
         self.state = State(state_dir)
+        for leftover in (self.state.root / "tmp").iterdir():  # uploads a dead builder left
+            shutil.rmtree(leftover, ignore_errors=True)
         self.backend = backend
+        self.keys = Keys(self.state)
+        self.audit = Audit(self.state)
         self.pipeline = Pipeline(self.state, backend)
+        self.limits = limits or Limits()
         self.lock = threading.Lock()
         self.queues: dict[str, deque[tuple[str, Version, bool]]] = {}
         self.running: dict[str, bool] = {}
+        self.deleting: set[str] = set()
         self.notes = [_enable_request_migration()]
 
     # --- start-up ------------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
         """Fail interrupted builds; re-adopt or restart live versions. What was done, in lines."""
-        notes = list(self.notes)
-        for build in self.state.unfinished_builds():
-            phase = build["phase"]
-            row = self.state.version_row(build["name"], build["version"])
-            version = self._version(row)
-            if build["kind"] == "build" and self.backend.is_running(version):
-                self.backend.stop(version, BuildLog(self.state, build["id"]))
-            if build["kind"] == "build":
-                self.state.update_version(build["name"], build["version"], status="failed")
-            self.state.fail(build["id"], phase, f"The build service restarted during {phase}.")
-            notes.append(f"build {build['id']} ({build['name']}) failed: restarted during {phase}")
-        for name in self.state.deployment_names():
-            notes.append(self._readopt(name))
-        return notes
+        from jupyter_deploy.builder.supervisor import recover
 
-    def _readopt(self, name: str) -> str:
-        deployment = self.state.deployment_row(name)
-        live = deployment["live_version"]
-        if live is None:
-            return f"{name}: nothing live"
-        version = self._version(self.state.version_row(name, live))
-        if self.backend.is_running(version):
-            return f"{name}: version {live} still serves, re-adopted"
-        log = BuildLog(self.state, f"restart-{name}")
-        version.port = free_port()
-        self.backend.prepare(version, log)
-        self.backend.start(version, log)
-        self.pipeline.wait_ready(version, log)
-        self.backend.publish(version, log)
-        self.state.update_version(name, live, port=version.port, handle=version.handle)
-        return f"{name}: version {live} was gone, restarted"
+        return [*self.notes, *recover(self)]
+
+    # --- one thing at a time per name ----------------------------------------------------------
+
+    def claim(self, name: str) -> bool:
+        """Take `name` for a delete or a restart; False when a build or delete has it."""
+        with self.lock:
+            if self.running.get(name) or self.queues.get(name) or name in self.deleting:
+                return False
+            self.running[name] = True
+            return True
+
+    def release(self, name: str) -> None:
+        """Give `name` back; builds queued meanwhile start now."""
+        with self.lock:
+            self.running[name] = False
+            if self.queues.get(name):
+                self._start_worker(name)
+            else:
+                self.running.pop(name, None)
+
+    def _refuse_if_deleting(self, name: str) -> None:
+        if name in self.deleting:
+            raise Conflict(f"{name} is being deleted: push again once the delete has finished.")
 
     # --- builds ----------------------------------------------------------------------------------
 
-    def create_build(self, name: str | None, tarball: bytes) -> Json:
+    def create_build(self, name: str | None, tarball: bytes, actor: str = "admin") -> Json:
         """Unpack and queue a new version of `name`; the queued Build."""
         name = check_name(name)
         with self.lock:
-            public_port = self.state.ensure_deployment(name, free_port())
-            number = self.state.next_version(name)
-            bundle_dir = self.state.root / "bundles" / name / f"v{number}"
-            if bundle_dir.exists():
-                shutil.rmtree(bundle_dir)
-            sha = unpack(tarball, bundle_dir)
-            build = self.state.new_build(name, number, "build")
-            self.state.add_version(name, number, build["id"], bundle_dir, sha)
-            version = Version(name, number, bundle_dir, sha, free_port(), public_port)
-            self._enqueue(name, build["id"], version, fresh=True)
+            self._refuse_if_deleting(name)
+        unpacked = self.state.root / "tmp" / uuid.uuid4().hex
+        try:
+            sha = unpack(tarball, unpacked, self.limits)  # off the lock: it can take a while
+            with self.lock:
+                self._refuse_if_deleting(name)
+                public_port = self.state.ensure_deployment(name, free_port())
+                number = self.state.next_version(name)
+                bundle_dir = self.state.root / "bundles" / name / f"v{number}"
+                if bundle_dir.exists():
+                    shutil.rmtree(bundle_dir)
+                bundle_dir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                unpacked.rename(bundle_dir)
+                build = self.state.new_build(name, number, "build", (bundle_dir, sha))
+                version = Version(name, number, bundle_dir, sha, free_port(), public_port)
+                self._enqueue(name, build["id"], version, fresh=True)
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        self.audit.record(actor, "push", name, number, f"build {build['id']}")
         return build
 
-    def rollback(self, name: str, target: int | None = None) -> Json:
+    def rollback(self, name: str, target: int | None = None, actor: str = "admin") -> Json:
         """Serve an earlier version again (the one before the live one, or `target`)."""
         deployment = self.state.deployment_row(name)
         live = deployment["live_version"]
@@ -128,26 +147,74 @@ class BuildService:
                 raise VersionNotFound(f"{name} has no version {target} that was ever live.")
             row = matches[0]
         with self.lock:
+            self._refuse_if_deleting(name)
             build = self.state.new_build(name, int(row["version"]), "rollback")
             version = self._version(row)
             version.port = free_port()
             version.handle = {k: v for k, v in version.handle.items() if k == "python"}
             self._enqueue(name, build["id"], version, fresh=False)
+        self.audit.record(actor, "rollback", name, int(row["version"]), f"build {build['id']}")
         return build
 
-    def delete(self, name: str) -> None:
-        """Stop every version of `name` and forget it."""
+    def restart(self, name: str, actor: str, why: str) -> Json | None:
+        """Start the live version again (a new environment, no rebuild) through the pipeline:
+        the old process serves until the new one passed its smoke test. None if none is live."""
+        live = self.state.deployment_row(name)["live_version"]
+        if live is None:
+            return None
+        with self.lock:
+            self._refuse_if_deleting(name)
+            build = self.state.new_build(name, int(live), "restart")
+            version = self._version(self.state.version_row(name, live))
+            version.port = free_port()
+            version.handle = {k: v for k, v in version.handle.items() if k in ("python", "image")}
+            self._enqueue(name, build["id"], version, fresh=False)
+        self.audit.record(actor, "restart", name, int(live), f"{why}; build {build['id']}")
+        return build
+
+    # --- keys and secrets (each change restarts the live version) --------------------------
+
+    def create_key(self, name: str, label: str, actor: str) -> Json:
+        """A new API key for `name` (shown once); the live version restarts with it."""
+        key = self.keys.create(name, label)
+        self.audit.record(actor, "key created", name, None, f"key {key['id']} {label}".strip())
+        return {**key, "restart": self.restart(name, actor, f"key {key['id']} created")}
+
+    def revoke_key(self, name: str, key_id: str, actor: str) -> Json | None:
+        """Revoke a key; the live version restarts without it."""
+        self.keys.revoke(name, key_id)
+        self.audit.record(actor, "key revoked", name, None, f"key {key_id}")
+        return self.restart(name, actor, f"key {key_id} revoked")
+
+    def set_secret(self, name: str, key: str, value: str, actor: str) -> Json | None:
+        """Set a secret (never logged); the live version restarts with it."""
+        self.keys.set_secret(name, key, value)
+        self.audit.record(actor, "secret set", name, None, key)
+        return self.restart(name, actor, f"secret {key} set")
+
+    def unset_secret(self, name: str, key: str, actor: str) -> Json | None:
+        """Remove a secret; the live version restarts without it."""
+        self.keys.unset_secret(name, key)
+        self.audit.record(actor, "secret removed", name, None, key)
+        return self.restart(name, actor, f"secret {key} removed")
+
+    def delete(self, name: str, actor: str = "admin") -> None:
+        """Stop every version of `name` and forget it (pushes meanwhile get 409)."""
         self.state.deployment_row(name)
         deadline = time.monotonic() + BUSY_WAIT
         while True:
             with self.lock:
+                if name in self.deleting:
+                    raise Conflict(f"{name} is already being deleted.")
                 if not (self.running.get(name) or self.queues.get(name)):
                     self.running[name] = True
+                    self.deleting.add(name)
                     break
             if time.monotonic() > deadline:
                 raise Conflict(f"{name} has a build running: delete it when the build finishes.")
             time.sleep(0.05)
         try:
+            self.state.deployment_row(name)  # still there (not deleted while we waited)
             log = BuildLog(self.state, f"delete-{name}")
             for row in self.state.versions(name):
                 version = self._version(row)
@@ -156,27 +223,46 @@ class BuildService:
             self.backend.remove(name, log)
             self.state.forget(name)
             shutil.rmtree(self.state.root / "bundles" / name, ignore_errors=True)
+            self.audit.record(actor, "delete", name)
         finally:
             with self.lock:
-                self.running.pop(name, None)
+                self.deleting.discard(name)
+            self.release(name)
 
     def _enqueue(self, name: str, build_id: str, version: Version, fresh: bool) -> None:
+        """Queue a build (call with the lock held); start the name's worker when idle."""
         self.queues.setdefault(name, deque()).append((build_id, version, fresh))
         if not self.running.get(name):
             self.running[name] = True
-            threading.Thread(target=self._drain, args=(name,), daemon=True).start()
+            self._start_worker(name)
+
+    def _start_worker(self, name: str) -> None:
+        threading.Thread(target=self._drain, args=(name,), daemon=True).start()
 
     def _drain(self, name: str) -> None:
-        """Run `name`'s queued builds one after another, then stop."""
+        """Run `name`'s queued builds one after another, then stop; never dies on an error."""
         while True:
             with self.lock:
                 queue = self.queues.get(name)
                 if not queue:
-                    self.running[name] = False
                     self.queues.pop(name, None)
+                    self.running.pop(name, None)
                     return
                 build_id, version, fresh = queue.popleft()
-            self.pipeline.run(build_id, version, self._live(name), fresh)
+            try:
+                version.env = self.keys.environment(name)
+                self.pipeline.run(build_id, version, self._live(name), fresh)
+            except Exception as error:  # e.g. the disk filled up: this build fails, not the name
+                self._fail_quietly(build_id, error)
+
+    def _fail_quietly(self, build_id: str, error: Exception) -> None:
+        message = f"The build service could not run this build: {error or type(error).__name__}"
+        try:
+            phase = self.state.build(build_id)["phase"]
+            if phase not in ("live", "failed"):
+                self.state.fail(build_id, phase, message, version_status="failed")
+        except Exception:
+            pass  # nothing more can be recorded; the next build still runs
 
     # --- reading -------------------------------------------------------------------------
 
@@ -214,8 +300,11 @@ class BuildService:
         live = row["live_version"]
         url = self.backend.stable_url(name, int(row["public_port"]))
         latest = builds[-1] if builds else None
+        health = self.state.health(name)
         if latest and latest["phase"] not in FINAL_PHASES:
             status = "building"
+        elif live is not None and health and health["state"] in TROUBLE:
+            status = health["state"]
         elif live is not None:
             status = "live"
         else:
@@ -231,6 +320,7 @@ class BuildService:
             "live_version": live,
             "live_build": live_build,
             "latest_build": latest["id"] if latest else None,
+            "health": health,
             "openapi_url": f"{url}/openapi.json" if live is not None else None,
             "versions": [
                 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_deploy._version import __version__
-from jupyter_deploy.wire import ALL_PHASES, DEPLOYMENT_STATUSES, VERSION_STATUSES
+from jupyter_deploy.wire import ALL_PHASES, BUILD_KINDS, DEPLOYMENT_STATUSES, VERSION_STATUSES
 
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -23,9 +23,11 @@ def _errors(*codes: str) -> dict[str, Any]:
     meaning = {
         "400": "Bad input (e.g. not a bundle, a path outside it, a bad name).",
         "401": "No token or a wrong one.",
+        "403": "The token's role does not allow this (read < deploy < admin).",
         "404": "No such build, deployment, version or file.",
         "409": "Conflict (e.g. nothing to roll back to, a build is running).",
-        "413": "The bundle is too large.",
+        "413": "The bundle, or what it unpacks to, is over a limit (named in the message).",
+        "507": "The build service's disk is full: nothing was stored.",
     }
     return {code: _json(_ref("Error"), meaning[code]) for code in codes}
 
@@ -42,7 +44,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "version": {"type": "integer"},
-            "kind": {"enum": ["build", "rollback"]},
+            "kind": {"enum": list(BUILD_KINDS)},
             "phase": {"enum": list(ALL_PHASES)},
             "created_at": TIME,
             "updated_at": TIME,
@@ -87,6 +89,21 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "url": {"type": ["string", "null"]},
             "status": {"enum": list(DEPLOYMENT_STATUSES)},
+            "health": {
+                "description": "What happened to the live version's process (null: nothing).",
+                "anyOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "state": {"enum": ["live", "restarting", "crashed", "failed"]},
+                            "message": {"type": "string"},
+                            "restarts": {"type": "integer"},
+                            "updated_at": TIME,
+                        },
+                    },
+                ],
+            },
             "live_version": {"type": ["integer", "null"]},
             "live_build": {"type": ["string", "null"]},
             "latest_build": {
@@ -156,7 +173,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "202": _json(_ref("Build"), "Queued"),
-                        **_errors("400", "401", "413"),
+                        **_errors("400", "401", "403", "409", "413", "507"),
                     },
                 }
             },
@@ -218,7 +235,7 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [NAME],
                     "responses": {
                         "204": {"description": "Deleted"},
-                        **_errors("401", "404", "409"),
+                        **_errors("401", "403", "404", "409"),
                     },
                 },
             },
@@ -256,10 +273,74 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "202": _json(_ref("Build"), "Queued"),
-                        **_errors("400", "401", "404", "409"),
+                        **_errors("400", "401", "403", "404", "409"),
                     },
                 }
             },
+            **_access_paths(),
+        },
+    }
+
+
+def _access_paths() -> dict[str, Any]:
+    """Keys, secrets and the audit log (admin tokens only)."""
+    key_id = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+    entry = {"type": "object", "additionalProperties": True}
+    restart = "Changed; the live version restarts (a Build of kind restart), no rebuild"
+    return {
+        "/v1/deployments/{name}/keys": {
+            "get": {
+                "summary": "The deployment's API keys, masked",
+                "parameters": [NAME],
+                "responses": {"200": _json(entry, "Keys"), **_errors("401", "403", "404")},
+            },
+            "post": {
+                "summary": "A new API key: its secret is in this answer only",
+                "parameters": [NAME],
+                "requestBody": {"content": {"application/json": {"schema": entry}}},
+                "responses": {"201": _json(entry, restart), **_errors("401", "403", "404")},
+            },
+        },
+        "/v1/deployments/{name}/keys/{key_id}": {
+            "delete": {
+                "summary": "Revoke an API key",
+                "parameters": [NAME, key_id],
+                "responses": {"204": {"description": restart}, **_errors("401", "403", "404")},
+            }
+        },
+        "/v1/deployments/{name}/secrets": {
+            "get": {
+                "summary": "The deployment's secrets: names, masked values",
+                "parameters": [NAME],
+                "responses": {"200": _json(entry, "Secrets"), **_errors("401", "403", "404")},
+            }
+        },
+        "/v1/deployments/{name}/secrets/{key}": {
+            "put": {
+                "summary": 'Set a secret ({"value": "..."}), an environment variable of the model',
+                "parameters": [NAME, key],
+                "requestBody": {"content": {"application/json": {"schema": entry}}},
+                "responses": {
+                    "200": _json(entry, restart),
+                    **_errors("400", "401", "403", "404"),
+                },
+            },
+            "delete": {
+                "summary": "Remove a secret",
+                "parameters": [NAME, key],
+                "responses": {"204": {"description": restart}, **_errors("401", "403", "404")},
+            },
+        },
+        "/v1/audit": {
+            "get": {
+                "summary": "Every change: time, token name, action, deployment, version",
+                "parameters": [
+                    {"name": "deployment", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": _json(entry, "Entries"), **_errors("400", "401", "403")},
+            }
         },
     }
 

@@ -10,6 +10,7 @@ same steps from `start` on, with a kept bundle of an earlier version.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from jupyter_deploy.builder.backends.base import Backend, Version
+from jupyter_deploy.builder.keys import probe_headers
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import BuildFailed
 
@@ -33,7 +35,8 @@ class BuildLog:
     def __call__(self, line: str) -> None:
         """Write one line."""
         elapsed = time.monotonic() - self.started
-        with open(self.path, "a", encoding="utf-8") as out:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as out:
             for part in str(line).splitlines() or [""]:
                 out.write(f"[{elapsed:6.2f}s] {part}\n")
 
@@ -64,7 +67,7 @@ class Pipeline:
             self.state.set_phase(build_id, "starting")
             self.backend.start(version, log)
             started = True
-            self._save(version)
+            self._save(version, old)
             if not self.backend.checks_itself:
                 self.wait_ready(version, log)
             phase = "testing"
@@ -73,28 +76,35 @@ class Pipeline:
                 self.smoke_test(version, log)
             phase = "live"
             self.backend.publish(version, log)
-            self._save(version)
-            if old is not None and old.version != version.version:
+            version.handle["published"] = True  # a builder restarted now finishes the switch
+            self._save(version, old, switched=True)
+            if old is not None and old.port != version.port:
                 self.backend.begin_stop(old)  # the stable URL now reaches the new version only
             url = self.backend.stable_url(version.deployment, version.public_port)
-            self.state.set_live(version.deployment, version.version)
             log(f"live at {url}")
-            self.state.set_phase(build_id, "live", url=url)
+            self.state.go_live(build_id, version.deployment, version.version, url)
         except Exception as error:  # any failure fails the build, never the builder
             self._failed(build_id, version, phase, error, started, log)
+            if old is not None and old.version == version.version:  # a restart: the old serves
+                self.state.update_version(
+                    old.deployment, old.version, port=old.port, handle=old.handle, status="live"
+                )
             return
         self.retire(old, version, log)
 
     def retire(self, old: Version | None, new: Version, log: Callable[[str], None]) -> None:
         """Drain and stop the version the new one replaced (once the new one is live)."""
-        if old is None or old.version == new.version:
+        if old is None or old.port == new.port:
             return
-        log(f"draining version {old.version}")
+        log(f"draining version {old.version} (port {old.port})")
         try:
             self.backend.stop(old, log)
         except Exception as error:  # the new version serves either way
             log(f"could not stop version {old.version}: {error}")
-        self.state.update_version(old.deployment, old.version, handle=old.handle)
+        if old.version != new.version:
+            self.state.update_version(old.deployment, old.version, handle=old.handle)
+        else:  # a restart: the row forgets the old process now that it has stopped
+            self._save(new)
 
     def wait_ready(self, version: Version, log: Callable[[str], None]) -> None:
         """Poll /readyz until 200; fail fast when the service dies or cannot load predict.py."""
@@ -123,7 +133,7 @@ class Pipeline:
             log("no example input in deploy.json: smoke test skipped")
             return
         url = f"{self.backend.private_url(version)}/predict"
-        answer = requests.post(url, json=example, timeout=60)
+        answer = requests.post(url, json=example, headers=probe_headers(version.env), timeout=60)
         if answer.status_code != 200:
             raise BuildFailed(
                 f"The smoke test with the example input got {answer.status_code}: "
@@ -131,10 +141,19 @@ class Pipeline:
             )
         log(f"smoke test: {json.dumps(example)[:200]} -> {answer.text[:200]}")
 
-    def _save(self, version: Version) -> None:
-        self.state.update_version(
-            version.deployment, version.version, port=version.port, handle=version.handle
-        )
+    def _save(self, version: Version, old: Version | None = None, switched: bool = False) -> None:
+        """Record the version's process. A restart (the same version as `old`) shares the live
+        row: before the switch the row keeps the old process and notes the new one `pending`;
+        after it, the new one with the old one as `previous`, so a builder killed in between
+        knows both processes."""
+        port, handle = version.port, version.handle
+        if old is not None and old.version == version.version:
+            if switched:
+                handle = {**handle, "previous": {"port": old.port, "handle": old.handle}}
+            else:
+                pending = {"port": version.port, "handle": version.handle}
+                port, handle = old.port, {**old.handle, "pending": pending}
+        self.state.update_version(version.deployment, version.version, port=port, handle=handle)
 
     def _failed(
         self,
@@ -156,10 +175,14 @@ class Pipeline:
                 self.backend.stop(version, log)
             except Exception as stop_error:
                 log(f"could not stop version {version.version}: {stop_error}")
-        self.state.update_version(version.deployment, version.version, status="failed")
         if phase == "live":
             phase = "starting"
-        self.state.fail(build_id, phase, f"{message} The previous version, if any, still serves.")
+        self.state.fail(
+            build_id,
+            phase,
+            f"{message} The previous version, if any, still serves.",
+            version_status="failed",
+        )
 
 
 def version_from_row(row: Any, public_port: int) -> Version:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.request
 from pathlib import Path
@@ -21,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=Path("."))
     args = parser.parse_args(argv)
     base = f"http://127.0.0.1:{args.port}"
+    key = os.environ.get("JUPYTER_DEPLOY_PROBE_KEY")  # set by the build service with API keys
+    auth = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         with urllib.request.urlopen(f"{base}/readyz", timeout=5) as answer:
             if answer.status != 200:
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         request = urllib.request.Request(
             f"{base}/predict",
             data=json.dumps(example).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **auth},
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             return 0 if answer.status == 200 else 1

@@ -119,8 +119,10 @@ class DeployExtension(ExtensionApp):
                 )
                 self.log.exception("jupyter-deploy: embedded build service failed to start")
                 return None, "", problem
-        # Kernels started from now on reach the same builder (%deploy, jupyter_deploy.deploy).
-        os.environ[URL_ENV], os.environ[TOKEN_ENV] = url, token
+        # Kernels started from now on reach the same builder (%deploy, jupyter_deploy.deploy),
+        # with the embedded builder's `deploy` token (push, read, rollback), not the admin one.
+        kernel_token = self._embedded.deploy_token if self._embedded is not None else token
+        os.environ[URL_ENV], os.environ[TOKEN_ENV] = url, kernel_token
         self.log.info("jupyter-deploy: build service at %s", url)
         return BuilderClient(url, token, timeout=self.request_timeout), url, ""
 

@@ -103,9 +103,13 @@ def test_the_build_context_puts_dependencies_before_code_and_names_no_local_inde
         pip_conf = t.extractfile("build/pip.conf").read().decode()  # type: ignore[union-attr]
     assert names == ["Dockerfile", "build/pip.conf", "model/predict.py", "model/requirements.txt"]
     lines = dockerfile.splitlines()
-    assert lines[0] == "FROM base:1"
+    assert lines[0] == "FROM base:1 AS dependencies"
     pip_step = next(i for i, line in enumerate(lines) if "pip install" in line)
     assert lines.index("COPY model/ /srv/model/") > pip_step
+    # The model image starts again from the base: pip.conf stays in the first stage
+    final = lines.index("FROM base:1")
+    assert not any("pip.conf" in line for line in lines[final:])
+    assert "USER 10001:10001" in lines[final:]
     assert pip_conf.startswith("[global]") and "file:" not in pip_conf
     assert build_context(tmp_path, "base:1") == build_context(tmp_path, "base:1")  # cacheable
 

@@ -31,6 +31,8 @@ class Version:
     """Port of the deployment's stable URL; the same for every version of the deployment."""
     handle: dict[str, Any] = field(default_factory=dict)
     """Backend-specific identity (pid, container id, object names); persisted as JSON."""
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    """Environment of the model service (API keys, secrets); never persisted, never logged."""
 
 
 class Backend(ABC):
@@ -75,6 +77,16 @@ class Backend(ABC):
     @abstractmethod
     def stable_url(self, deployment: str, public_port: int) -> str:
         """The URL product engineers call; unchanged across versions."""
+
+    def revived(self, version: Version) -> bool:
+        """True when the platform restarted the version's process since it was published (it
+        then serves its private port only; the supervisor publishes it again)."""
+        return False
+
+    def health(self, version: Version) -> tuple[str, str] | None:
+        """For backends whose platform restarts processes itself (`checks_itself`): trouble
+        it reports, as (`restarting` or `crashed`, what happened); None when all is well."""
+        return None
 
     def service_logs(self, version: Version) -> str:
         """The model service's own output, for the build log on failure."""

@@ -8,9 +8,16 @@ Options:
   binds 127.0.0.1 on its port and needs no bridge (engines started with `--bridge=none` work).
 - `pip_from_host` (default true): pip inside `docker build` does not see this host's pip
   configuration, so the index settings (`index-url`, `extra-index-url`, `trusted-host`,
-  `timeout`, read at build time from `pip config list`; local `file:` indexes left out) go
-  into the image as /etc/pip.conf before the dependency layer. Nothing is written in the repo.
+  `timeout`, read at build time from `pip config list`; local `file:` indexes left out) are
+  given to pip in a first build stage only: the model image copies the installed packages
+  from it, so no pip.conf (and no index credential) stays in the image.
 - `grace` (default 30): seconds a stopping container gets to drain before it is killed.
+- `user` (default `10001:10001`), `memory` (`1g`), `cpus` (1.0), `pids` (256): containers run
+  as this non-root user with no capabilities, no new privileges and these limits.
+
+Supervision: once published, a container has the restart policy `on-failure` (5 retries) and
+a health check (the model service's probe); the builder's supervisor gives a restarted
+container the stable port again, and starts a new one when Docker gives up.
 
 Images are `jupyter-deploy/<deployment>:v<version>`, dependency layer first (requirements.txt
 and `pip install`), then the code: a code-only redeploy rebuilds one small layer. Containers
@@ -42,16 +49,27 @@ GRACE_SECONDS = 30
 PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "timeout", "default-timeout")
 
 DOCKERFILE = """\
+FROM {base} AS dependencies
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONFIG_FILE=/build/pip.conf
+COPY build/pip.conf /build/pip.conf
+COPY model/requirements.txt /build/requirements.txt
+RUN mkdir -p /opt/deps && python3 -m pip install --no-cache-dir --target /opt/deps \\
+    -r /build/requirements.txt
+
 FROM {base}
 WORKDIR /srv/model
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY build/pip.conf /etc/pip.conf
-COPY model/requirements.txt /srv/model/requirements.txt
-RUN python3 -m pip install --no-cache-dir -r requirements.txt
+COPY --from=dependencies /opt/deps /opt/deps
 COPY model/ /srv/model/
-ENV PYTHONPATH=/srv/model
+ENV PYTHONPATH=/srv/model:/opt/deps HOME=/tmp
+USER {user}
 ENTRYPOINT ["python3", "-m", "jupyter_deploy_runtime", "--bundle", "/srv/model"]
 """
+"""Two stages: pip (with the host's index settings, credentials included) runs in the first;
+the model image copies only the installed packages, so no pip.conf stays in it."""
+
+USER = "10001:10001"
+RESTART_POLICY = {"Name": "on-failure", "MaximumRetryCount": 5}
 
 
 def image_tag(deployment: str, version: int) -> str:
@@ -83,14 +101,16 @@ def host_pip_conf() -> str:
     return "[global]\n" + "".join(f"{k} = {v}\n" for k, v in sorted(settings.items()))
 
 
-def build_context(bundle_dir: Path, base_image: str, pip_conf: str = "[global]\n") -> bytes:
+def build_context(
+    bundle_dir: Path, base_image: str, pip_conf: str = "[global]\n", user: str = USER
+) -> bytes:
     """A tar build context: Dockerfile, build/pip.conf and model/ (the bundle); deterministic,
     so unchanged layers come from the cache."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         files = sorted(p for p in bundle_dir.rglob("*") if p.is_file())
         entries = [
-            ("Dockerfile", DOCKERFILE.format(base=base_image).encode()),
+            ("Dockerfile", DOCKERFILE.format(base=base_image, user=user).encode()),
             ("build/pip.conf", pip_conf.encode()),
         ]
         entries += [
@@ -134,7 +154,8 @@ class DockerBackend(Backend):
         """Build the version's image, reusing cached layers (dependencies before code)."""
         base = str(self.options.get("base_image") or DEFAULT_BASE)
         tag = image_tag(version.deployment, version.version)
-        context = build_context(version.bundle_dir, base, self.pip_conf())
+        user = str(self.options.get("user", USER))
+        context = build_context(version.bundle_dir, base, self.pip_conf(), user)
         digest = hashlib.sha256(context).hexdigest()
         version.handle["image"] = tag
         state = str(self.state_dir.resolve())
@@ -200,9 +221,24 @@ class DockerBackend(Backend):
                 STATE_LABEL: str(self.state_dir.resolve()),
             },
             stop_signal="SIGTERM",
+            environment=version.env,
+            healthcheck=_healthcheck(version.port),
+            **self.limits(),
         )
         version.handle["container"] = container.id
         log(f"started container {container.short_id} on 127.0.0.1:{version.port}")
+
+    def limits(self) -> dict[str, Any]:
+        """Least privilege: a non-root user, no new privileges, no capabilities, and memory,
+        CPU and process limits (options `user`, `memory`, `cpus`, `pids`)."""
+        return {
+            "user": str(self.options.get("user", USER)),
+            "security_opt": ["no-new-privileges"],
+            "cap_drop": ["ALL"],
+            "mem_limit": str(self.options.get("memory", "1g")),
+            "nano_cpus": int(float(self.options.get("cpus", 1.0)) * 1e9),
+            "pids_limit": int(self.options.get("pids", 256)),
+        }
 
     def private_url(self, version: Version) -> str:
         """The container's own port (host network)."""
@@ -213,24 +249,38 @@ class DockerBackend(Backend):
         return f"http://127.0.0.1:{public_port}"
 
     def publish(self, version: Version, log: LogFn) -> None:
-        """SIGUSR1 to the new container; wait until it listens on the stable port too."""
+        """SIGUSR1 to the new container; wait until it listens on the stable port too. From
+        then on Docker restarts it when it exits (the supervisor publishes it again)."""
         container = self._container(version)
         if container is None:
             raise BuildFailed(f"The container of version {version.version} is gone.")
         marker = f"public port {version.public_port} listening"
+        before = container.logs().decode(errors="replace").count(marker)
         container.kill(signal="SIGUSR1")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if marker in container.logs().decode(errors="replace"):
+            if container.logs().decode(errors="replace").count(marker) > before:
                 log(f"version {version.version} now also answers on port {version.public_port}")
+                container.update(restart_policy=RESTART_POLICY)
+                container.reload()
+                version.handle["restarts"] = int(container.attrs.get("RestartCount") or 0)
                 return
             time.sleep(0.05)
         raise BuildFailed(f"Version {version.version} did not open port {version.public_port}.")
+
+    def revived(self, version: Version) -> bool:
+        """Docker restarts (or restarted) the container since it was published."""
+        container = self._container(version)
+        if container is None or container.status not in ("running", "restarting"):
+            return False
+        restarts = int(container.attrs.get("RestartCount") or 0)
+        return container.status == "restarting" or restarts > int(version.handle.get("restarts", 0))
 
     def begin_stop(self, version: Version) -> None:
         """SIGTERM to the container: it closes its listeners at once and drains."""
         container = self._container(version)
         if container is not None and container.status == "running":
+            container.update(restart_policy={"Name": "no"})  # a stop is not a crash
             container.kill(signal="SIGTERM")
             self._terminated.add(container.id)
 
@@ -240,7 +290,8 @@ class DockerBackend(Backend):
         container = self._container(version)
         if container is None:
             return
-        if container.status == "running":
+        if container.status in ("running", "restarting"):
+            container.update(restart_policy={"Name": "no"})  # a stop is not a crash
             if container.id not in self._terminated:
                 container.kill(signal="SIGTERM")
             try:
@@ -254,7 +305,7 @@ class DockerBackend(Backend):
     def is_running(self, version: Version) -> bool:
         """The version's container exists and runs."""
         container = self._container(version)
-        return container is not None and container.status == "running"
+        return container is not None and container.status in ("running", "restarting")
 
     def service_logs(self, version: Version) -> str:
         """The container's last lines."""
@@ -284,6 +335,17 @@ class DockerBackend(Backend):
             return self.client.containers.get(container_id)
         except Exception:
             return None
+
+
+def _healthcheck(port: int) -> dict[str, Any]:
+    """Docker's health check: the model service's own probe (ready and answering)."""
+    return {
+        "test": ["CMD", "python3", "-m", "jupyter_deploy_runtime.probe", "--port", str(port)],
+        "interval": 10_000_000_000,
+        "timeout": 30_000_000_000,
+        "start_period": 30_000_000_000,
+        "retries": 3,
+    }
 
 
 def _follow_build(stream: Any, log: LogFn) -> int:

@@ -5,7 +5,13 @@ Options (builder flags): `registry` (where model images are pushed; required unl
 ~/.kube/config), `base_image`, `dry_run` (print the manifests in the build log, apply
 nothing), `url_template` (default `http://{name}.{namespace}.svc.cluster.local`),
 `replicas` (2), `max_replicas` (5), `cpu_target` (70, % of the CPU request the autoscaler
-aims at), `cpu` (`250m`), `memory` (`512Mi`), `rollout_timeout` (600 s), `poll_seconds` (2).
+aims at), `cpu` (`250m`), `memory` (`512Mi`) requested, `cpu_limit` (`1`), `memory_limit`
+(the request), `user` (`10001:10001`), `rollout_timeout` (600 s), `poll_seconds` (2).
+
+Pods run as a non-root user with no privilege escalation, every capability dropped, the
+default seccomp profile and no service-account token. A deployment's API keys and secrets
+reach its pods through a Secret (`envFrom`); its hash on the pod template makes a change
+roll the pods. Kubernetes restarts a container whose liveness probe fails.
 
 A new version patches the Deployment's pod template: Kubernetes rolls it out with
 `maxUnavailable: 0`, and a pod only becomes ready when its readiness probe (the model service's
@@ -76,8 +82,27 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
             "initialDelaySeconds": 10,
             "periodSeconds": 10,
         },
-        "resources": {"requests": resources, "limits": {"memory": resources["memory"]}},
+        "resources": {
+            "requests": resources,
+            "limits": {
+                "cpu": str(options.get("cpu_limit", "1")),
+                "memory": str(options.get("memory_limit", resources["memory"])),
+            },
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+        },
     }
+    pod_annotations: dict[str, str] = {}
+    extra: list[dict[str, Any]] = []
+    if version.env:
+        secret = env_secret(version, metadata)
+        container["envFrom"] = [{"secretRef": {"name": secret["metadata"]["name"]}}]
+        digest = hashlib.sha256(json.dumps(version.env, sort_keys=True).encode()).hexdigest()
+        pod_annotations["jupyter-deploy/env-sha256"] = digest[:16]  # a change rolls the pods
+        extra.append(secret)
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -91,8 +116,13 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": pod_labels},
-                "spec": {"containers": [container], "terminationGracePeriodSeconds": 30},
+                "metadata": {"labels": pod_labels, "annotations": pod_annotations},
+                "spec": {
+                    "containers": [container],
+                    "terminationGracePeriodSeconds": 30,
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security(options),
+                },
             },
         },
     }
@@ -127,7 +157,38 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
             ],
         },
     }
-    return [deployment, service, autoscaler]
+    return [*extra, deployment, service, autoscaler]
+
+
+def pod_security(options: dict[str, Any]) -> dict[str, Any]:
+    """Pods run as a non-root user (option `user`, `uid:gid`), with the default seccomp."""
+    uid, _, gid = str(options.get("user", "10001:10001")).partition(":")
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": int(uid),
+        "runAsGroup": int(gid or uid),
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def env_secret(version: Version, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The Secret that holds the deployment's API keys and secrets (its pods' environment)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {**metadata, "name": f"{metadata['name'][:59]}-env"},
+        "type": "Opaque",
+        "stringData": dict(version.env),
+    }
+
+
+def redacted(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifests with every Secret value hidden (for logs and dry runs)."""
+    plain: list[dict[str, Any]] = json.loads(json.dumps(objects))
+    for item in plain:
+        if item["kind"] == "Secret":
+            item["stringData"] = {key: "<hidden>" for key in item.get("stringData", {})}
+    return plain
 
 
 class KubernetesBackend(Backend):
@@ -202,7 +263,7 @@ class KubernetesBackend(Backend):
             import yaml
 
             log("dry run: these manifests would be applied")
-            plain = json.loads(json.dumps(objects))  # no YAML anchors for shared label maps
+            plain = redacted(objects)  # no values, and no YAML anchors for shared label maps
             log(yaml.safe_dump_all(plain, sort_keys=False))
             raise BuildFailed("Dry run: the manifests are in the build log; nothing was applied.")
         previous = self._get_deployment(version.deployment)
@@ -247,6 +308,26 @@ class KubernetesBackend(Backend):
         available = body.get("status", {}).get("availableReplicas") or 0
         return annotations.get("jupyter-deploy/version") == str(version.version) and available > 0
 
+    def health(self, version: Version) -> tuple[str, str] | None:
+        """`crashed` when a pod's container is in CrashLoopBackOff, `restarting` when one
+        restarted and is not ready yet (Kubernetes restarts it: liveness probe, restartPolicy)."""
+        selector = f"app.kubernetes.io/name={object_name(version.deployment)}"
+        path = f"/api/v1/namespaces/{self.namespace}/pods"
+        pods = self._call("GET", path, query=[("labelSelector", selector)]) or {}
+        trouble: tuple[str, str] | None = None
+        for pod in pods.get("items") or []:
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                waiting = (status.get("state") or {}).get("waiting") or {}
+                restarts = int(status.get("restartCount") or 0)
+                where = f"pod {pod['metadata']['name']}, {restarts} restarts"
+                if waiting.get("reason") == "CrashLoopBackOff":
+                    trouble = ("crashed", f"{where}: {waiting.get('message', '')}".strip())
+                elif restarts and not status.get("ready") and trouble is None:
+                    trouble = ("restarting", f"{where}: not ready yet")
+        if trouble is None:
+            return None
+        return trouble[0], f"{trouble[1]}\nLast lines:\n{self.service_logs(version)}"
+
     def service_logs(self, version: Version) -> str:
         """The last lines of one pod of the version, and why its containers are not ready."""
         selector = (
@@ -278,6 +359,7 @@ class KubernetesBackend(Backend):
             f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers/{name}",
             f"/api/v1/namespaces/{self.namespace}/services/{name}",
             f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{name}",
+            f"/api/v1/namespaces/{self.namespace}/secrets/{name[:59]}-env",
         ):
             self._call("DELETE", path, ok_missing=True)
         log(f"{name} removed from namespace {self.namespace}")
@@ -292,6 +374,7 @@ class KubernetesBackend(Backend):
             "HorizontalPodAutoscaler": (
                 f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers"
             ),
+            "Secret": f"/api/v1/namespaces/{self.namespace}/secrets",
         }[kind]
         return base, f"{base}/{name}"
 
@@ -300,6 +383,9 @@ class KubernetesBackend(Backend):
         if self._call("GET", path, ok_missing=True) is None:
             self._call("POST", collection, body=item)
             log(f"created {item['kind']} {item['metadata']['name']}")
+        elif item["kind"] == "Secret":  # replaced whole: a revoked key must not linger
+            self._call("PUT", path, body=item)
+            log(f"replaced Secret {item['metadata']['name']}")
         else:
             self._call("PATCH", path, body=item, merge=True)
             log(f"updated {item['kind']} {item['metadata']['name']}")

@@ -27,6 +27,8 @@ from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.errors import BuildFailed
 
 GRACE_SECONDS = 30.0
+PRIVATE_ENV = ("JUPYTER_DEPLOY_TOKEN", "JUPYTER_DEPLOY_API_KEYS")
+"""The builder's own variables no model service inherits (its keys come in `version.env`)."""
 
 
 class LocalBackend(Backend):
@@ -75,9 +77,11 @@ class LocalBackend(Backend):
         command = [python, "-m", "jupyter_deploy_runtime", "--bundle", "."]
         command += ["--host", "127.0.0.1", "--port", str(version.port)]
         command += ["--public-port", str(version.public_port)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DEPLOY_TOKEN")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE_ENV)}
+        env.update(version.env)
         env["PYTHONPATH"] = str(version.bundle_dir)
-        with open(service_log, "ab") as out:
+        fd = os.open(service_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "ab") as out:
             child = subprocess.Popen(
                 command,
                 cwd=version.bundle_dir,
@@ -145,6 +149,9 @@ class LocalBackend(Backend):
         if not pid:
             return False
         self._reap(int(pid))
+        child = self.children.get(int(pid))
+        if child is not None:  # ours: /proc may still show the builder until the child execs
+            return child.poll() is None
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             status = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
