@@ -50,12 +50,7 @@ export namespace Wire {
     name: string;
     url: string | null;
     status:
-      | 'live'
-      | 'building'
-      | 'failed'
-      | 'stopped'
-      | 'restarting'
-      | 'crashed';
+      'live' | 'building' | 'failed' | 'stopped' | 'restarting' | 'crashed';
     live_version: number | null;
     live_build: string | null;
     latest_build: string | null;
