@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.commands.client import BUILDER, Argument
 from jupyter_deploy.errors import DeployError
 
 HELPS = {
@@ -20,39 +21,29 @@ HELPS = {
 }
 
 
-def _builder_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--builder", help="build service URL (default: $JUPYTER_DEPLOY_BUILDER_URL)"
-    )
-    parser.add_argument("--token", help="build service token (default: $JUPYTER_DEPLOY_TOKEN)")
+ARGUMENTS: dict[str, list[Argument]] = {
+    "keys": [
+        (("action",), {"choices": ["create", "list", "revoke"]}),
+        (("name",), {"help": "deployment"}),
+        (("key_id",), {"nargs": "?", "help": "revoke: the key's id (from `keys list`)"}),
+        (("--label",), {"default": "", "help": "create: what the key is for"}),
+    ],
+    "secrets": [
+        (("action",), {"choices": ["set", "list", "unset"]}),
+        (("name",), {"help": "deployment"}),
+        (("key",), {"nargs": "?", "help": "set/unset: the variable's name, e.g. DB_PASSWORD"}),
+    ],
+    "audit": [
+        (("name",), {"nargs": "?", "help": "only this deployment"}),
+        (("--limit",), {"type": int, "default": 100, "help": "latest entries (default 100)"}),
+    ],
+}
 
 
-def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `keys`."""
-    parser.add_argument("action", choices=["create", "list", "revoke"])
-    parser.add_argument("name", help="deployment")
-    parser.add_argument("key_id", nargs="?", help="revoke: the key's id (from `keys list`)")
-    parser.add_argument("--label", default="", help="create: what the key is for")
-    _builder_arguments(parser)
-
-
-def add_secrets_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `secrets`."""
-    parser.add_argument("action", choices=["set", "list", "unset"])
-    parser.add_argument("name", help="deployment")
-    parser.add_argument("key", nargs="?", help="set/unset: the variable's name, e.g. DB_PASSWORD")
-    _builder_arguments(parser)
-
-
-def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `audit`."""
-    parser.add_argument("name", nargs="?", help="only this deployment")
-    parser.add_argument("--limit", type=int, default=100, help="latest entries (default 100)")
-    _builder_arguments(parser)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Unused: each command has its own `add_<command>_arguments`."""
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The arguments of one subcommand, then --builder and --token."""
+    for flags, options in [*ARGUMENTS[command], *BUILDER]:
+        parser.add_argument(*flags, **options)
 
 
 def run(args: argparse.Namespace) -> int:
