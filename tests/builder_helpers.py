@@ -31,9 +31,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bundle_tarball(factor: int = 2, name: str = "double", fail_example: bool = False) -> bytes:
-    """A small bundle: predict(x) = x * factor (its smoke test fails if `fail_example`)."""
+def bundle_tarball(
+    factor: int = 2,
+    name: str = "double",
+    fail_example: bool = False,
+    fail_unless_example: bool = False,
+) -> bytes:
+    """A small bundle: predict(x) = x * factor (its smoke test fails if `fail_example`; every
+    other input fails if `fail_unless_example`)."""
     body = "raise ValueError('broken on purpose')" if fail_example else "return x * FACTOR"
+    if fail_unless_example:
+        body = f"if x != 3:\n        raise ValueError('broken on purpose')\n    {body}"
     nb = make_notebook(
         f"FACTOR = {factor}",
         code(f"def predict(x: int) -> int:\n    {body}", "predict"),

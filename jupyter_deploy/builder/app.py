@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.openapi import openapi_document
-from jupyter_deploy.errors import BundleTooLarge, DeployError, InvalidRequest
+from jupyter_deploy.builder.rollout import Rollouts, parse_plan
+from jupyter_deploy.errors import BundleTooLarge, Conflict, DeployError, InvalidRequest
 
 MAX_BUNDLE = 512 * 1024 * 1024
 
@@ -45,6 +46,7 @@ class TokenAuth:
 
 def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) -> ASGIApp:
     """The ASGI app of one build service."""
+    rollouts = Rollouts(service)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -53,10 +55,10 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         return JSONResponse(openapi_document())
 
     async def create_build(request: Request) -> Response:
+        plan = parse_plan(request.query_params)
         data = await _body(request, max_bundle)
-        build = await asyncio.to_thread(
-            service.create_build, request.query_params.get("name"), data
-        )
+        name = request.query_params.get("name")
+        build = await asyncio.to_thread(rollouts.create_build, name, data, plan)
         return JSONResponse(
             build, status_code=202, headers={"Location": f"/v1/builds/{build['id']}"}
         )
@@ -72,12 +74,22 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         return JSONResponse(chunk)
 
     async def list_deployments(request: Request) -> Response:
-        return JSONResponse({"deployments": await asyncio.to_thread(service.deployments)})
+        answers = await asyncio.to_thread(service.deployments)
+        return JSONResponse({"deployments": [await _with_split(a) for a in answers]})
 
     async def get_deployment(request: Request) -> Response:
-        return JSONResponse(
-            await asyncio.to_thread(service.deployment, request.path_params["name"])
-        )
+        answer = await asyncio.to_thread(service.deployment, request.path_params["name"])
+        return JSONResponse(await _with_split(answer))
+
+    async def _with_split(deployment: dict[str, Any]) -> dict[str, Any]:
+        split = await asyncio.to_thread(rollouts.describe, deployment["name"])
+        return {**deployment, "split": split}
+
+    async def promote(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(rollouts.promote, request.path_params["name"]))
+
+    async def abort(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(rollouts.abort, request.path_params["name"]))
 
     async def get_file(request: Request) -> Response:
         name, relative = request.path_params["name"], request.path_params["path"]
@@ -86,6 +98,8 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
 
     async def rollback(request: Request) -> Response:
         body = await _json(request)
+        if rollouts.record(request.path_params["name"]) is not None:
+            raise Conflict("A split is running: promote or abort it before a rollback.")
         build = await asyncio.to_thread(
             service.rollback, request.path_params["name"], body.get("version")
         )
@@ -94,6 +108,7 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         )
 
     async def delete(request: Request) -> Response:
+        await asyncio.to_thread(rollouts.end_for_delete, request.path_params["name"])
         await asyncio.to_thread(service.delete, request.path_params["name"])
         return Response(status_code=204)
 
@@ -108,6 +123,8 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         Route("/v1/deployments/{name}", delete, methods=["DELETE"]),
         Route("/v1/deployments/{name}/files/{path:path}", get_file),
         Route("/v1/deployments/{name}/rollback", rollback, methods=["POST"]),
+        Route("/v1/deployments/{name}/promote", promote, methods=["POST"]),
+        Route("/v1/deployments/{name}/abort", abort, methods=["POST"]),
     ]
     handlers: dict[Any, Any] = {DeployError: _domain_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

@@ -19,6 +19,7 @@ from typing import Any
 from jupyter_deploy.builder.app import create_app
 from jupyter_deploy.builder.backends.local import LocalBackend
 from jupyter_deploy.builder.core import BuildService
+from jupyter_deploy.builder.rollout import stop_routers
 
 
 @dataclass
@@ -63,5 +64,6 @@ def stop(handle: Handle, stop_services: bool = True) -> None:
     handle.server.should_exit = True
     handle.thread.join(timeout=10)
     if stop_services:
+        stop_routers(handle.service.state.root)
         handle.service.stop_all()
     handle.service.close()
