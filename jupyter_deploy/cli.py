@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "rollback": "jupyter_deploy.commands.client",
     "delete": "jupyter_deploy.commands.client",
     "list": "jupyter_deploy.commands.client",
+    "promote": "jupyter_deploy.commands.rollout",
+    "abort": "jupyter_deploy.commands.rollout",
+    "split": "jupyter_deploy.commands.rollout",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_deploy._version import __version__
+from jupyter_deploy.builder import rollout_openapi as rollout
 from jupyter_deploy.wire import ALL_PHASES, DEPLOYMENT_STATUSES, VERSION_STATUSES
 
 TIME = {"type": "string", "format": "date-time"}
@@ -109,7 +110,10 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["name", "url", "status", "live_version", "versions"],
     },
+    "Split": rollout.SPLIT,
+    "Outcome": rollout.OUTCOME,
 }
+SCHEMAS["Deployment"]["properties"]["split"] = _ref("Split")
 
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 BUILD_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -146,7 +150,8 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "required": True,
                             "schema": {"type": "string"},
-                        }
+                        },
+                        *rollout.BUILD_PARAMETERS,
                     ],
                     "requestBody": {
                         "required": True,
@@ -156,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "202": _json(_ref("Build"), "Queued"),
-                        **_errors("400", "401", "413"),
+                        **_errors("400", "401", "409", "413"),
                     },
                 }
             },
@@ -260,6 +265,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **rollout.paths(NAME, _errors("401", "404", "409")),
         },
     }
 
