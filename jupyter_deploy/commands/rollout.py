@@ -60,13 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Promote, abort, or show the split."""
     client = BuilderClient.from_env(args.builder, args.token)
-    if args.command == "split":
-        lines = describe_split(client.deployment(args.name).get("split"))
-    else:
-        outcome = getattr(client, args.command)(args.name)
-        lines = describe_split(outcome["split"])[1:]
-        lines.insert(
-            0, f"{args.name}: {outcome['outcome']}, version {outcome['live_version']} live"
-        )
-    print("\n".join(lines))
+    print("\n".join(rollout_lines(client, args.command, args.name)))
     return 0
+
+
+def rollout_lines(client: BuilderClient, command: str, name: str) -> list[str]:
+    """Run `split`, `promote` or `abort` for `name`; what to show, as lines (CLI and %deploy)."""
+    if command == "split":
+        return describe_split(client.deployment(name).get("split"))
+    outcome = client.promote(name) if command == "promote" else client.abort(name)
+    head = f"{name}: {outcome['outcome']}, version {outcome['live_version']} live"
+    return [head, *describe_split(outcome["split"])[1:]]
