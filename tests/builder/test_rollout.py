@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builder_helpers import BuilderProcess, Load, bundle_tarball, cleanup
+from builder_helpers import BACKEND_OPTIONS, BuilderProcess, Load, bundle_tarball, cleanup
 
 from jupyter_deploy.builder.client import BuilderClient
 from jupyter_deploy.errors import DeployError
@@ -25,10 +25,10 @@ SPLIT_SAMPLE = 2000
 
 
 @pytest.fixture
-def builder(tmp_path: Path) -> Iterator[BuilderProcess]:
-    """A build service process on the local backend."""
+def builder(tmp_path: Path, backend_name: str) -> Iterator[BuilderProcess]:
+    """A build service process on each backend (stopping the routers it left, if any)."""
     state = tmp_path / "state"
-    process = BuilderProcess(state).start()
+    process = BuilderProcess(state, options=BACKEND_OPTIONS[backend_name]).start()
     try:
         yield process
     finally:
