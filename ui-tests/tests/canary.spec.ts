@@ -46,6 +46,7 @@ test('deploys, starts a canary, shows both versions side by side and promotes', 
     await expect(requests.locator('td').nth(1)).not.toHaveText('0');
     await dismissNotifications(page).catch(() => undefined);
     await shoot(split, 'panel-canary', testInfo);
+    await shoot(panel, 'panel-canary-panel', testInfo);
   });
 
   await test.step('Promote: version 2 is live alone, the split is gone', async () => {
