@@ -77,6 +77,20 @@ export namespace Wire {
     router: 'running' | 'stopped';
     stable: ISplitSide;
     candidate: ISplitSide;
+    /** Shadow only: how often both versions answered the same. */
+    agreement: IAgreement | null;
+  }
+
+  export interface IAgreement {
+    compared: number;
+    agreeing: number;
+    rate: number | null;
+    differing: {
+      request_id: string;
+      input: string;
+      stable_status: number;
+      candidate_status: number;
+    }[];
   }
 
   /** How a deploy asks for a split instead of a full switch. */

@@ -41,6 +41,8 @@ MODES = ("canary", "shadow")
 MIN_REQUESTS = 20
 WATCH_EVERY = 1.0
 RECENT = 30.0  # seconds over which the request rate is measured
+MAX_DIFFERING = 20  # the newest differing requests a shadow lists
+MAX_INPUT_CHARS = 500
 
 
 @dataclass
@@ -283,6 +285,12 @@ class Rollouts:
             for v in (record.stable_version, record.candidate_version)
         }
         sides = {v: _side(tally.answers.get(p, []), v) for p, v in ports.items()}
+        stable_port, candidate_port = list(ports)
+        agreement = (
+            _agreement(tally.answers.get(stable_port, []), tally.answers.get(candidate_port, []))
+            if record.mode == "shadow"
+            else None
+        )
         return {
             "mode": record.mode,
             "percent": record.percent,
@@ -295,6 +303,7 @@ class Rollouts:
             },
             "stable": sides[record.stable_version],
             "candidate": sides[record.candidate_version],
+            "agreement": agreement,
         }
 
     def _describe_split(self, record: Record) -> str:
@@ -377,6 +386,31 @@ def _side(answers: list[Answer], version: int) -> Json:
         "error_rate": round(errors / len(answers), 4) if answers else None,
         "p95_ms": round(times[int(0.95 * (len(times) - 1))] * 1000, 2) if times else None,
         "rate_per_s": round(recent / RECENT, 2),
+    }
+
+
+def _agreement(stable: list[Answer], candidate: list[Answer]) -> Json:
+    """How often the copy's answer equals the stable one (same status and body digest).
+
+    Pairs are joined by nginx's request id; the newest differing requests are listed with
+    their input (empty when it was over the router's 64 KiB body buffer).
+    """
+    answered = {a.request_id: a for a in stable if a.request_id not in ("", "-")}
+    pairs = [(answered[c.request_id], c) for c in candidate if c.request_id in answered]
+    differing = [(s, c) for s, c in pairs if (s.status, s.digest) != (c.status, c.digest)]
+    return {
+        "compared": len(pairs),
+        "agreeing": len(pairs) - len(differing),
+        "rate": round(1 - len(differing) / len(pairs), 4) if pairs else None,
+        "differing": [
+            {
+                "request_id": s.request_id,
+                "input": (s.body or c.body)[:MAX_INPUT_CHARS],
+                "stable_status": s.status,
+                "candidate_status": c.status,
+            }
+            for s, c in differing[-MAX_DIFFERING:]
+        ],
     }
 
 

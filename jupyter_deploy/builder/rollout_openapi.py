@@ -35,6 +35,28 @@ SPLIT = {
         },
         "stable": SIDE,
         "candidate": SIDE,
+        "agreement": {
+            "type": ["object", "null"],
+            "description": "Shadow only: pairs of answers (same status and body = agreeing)",
+            "properties": {
+                "compared": {"type": "integer"},
+                "agreeing": {"type": "integer"},
+                "rate": {"type": ["number", "null"]},
+                "differing": {
+                    "type": "array",
+                    "description": "The newest 20 requests whose answers differ",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "request_id": {"type": "string"},
+                            "input": {"type": "string"},
+                            "stable_status": {"type": "integer"},
+                            "candidate_status": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 OUTCOME = {

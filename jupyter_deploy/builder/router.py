@@ -22,6 +22,7 @@ without an SPOE agent (spoa-mirror, not packaged); nginx 1.22 has both `upstream
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -37,7 +38,11 @@ from jupyter_deploy.errors import BuildFailed
 NGINX = "nginx"
 START_TIMEOUT = 15.0
 QUIT_TIMEOUT = 60.0
-LOG_FORMAT = "$msec|$upstream_addr|$upstream_status|$upstream_response_time|$status|$uri"
+LOG_FORMAT = (
+    "$msec|$upstream_addr|$upstream_status|$upstream_response_time|$status|$uri"
+    "|$request_id|$upstream_http_x_answer_digest"
+)
+SHADOW_BODY = "|$request_body"  # shadow only: the inputs on which the two versions differ
 
 
 @dataclass
@@ -105,7 +110,8 @@ http {{
   uwsgi_temp_path {folder}/tmp/uwsgi;
   scgi_temp_path {folder}/tmp/scgi;
   client_max_body_size 0;
-  log_format jd '{LOG_FORMAT}';
+  client_body_buffer_size 64k;
+  log_format jd escape=json '{LOG_FORMAT}{SHADOW_BODY if split.mode == "shadow" else ""}';
   log_subrequest on;
   upstream jd_serving {{
 {upstream}    keepalive 32;
@@ -228,6 +234,11 @@ class Answer:
     port: int
     status: int
     seconds: float
+    request_id: str = ""
+    digest: str = ""
+    """CRC-32 of the answer's body (the model service's X-Answer-Digest header)."""
+    body: str = ""
+    """The request's body (shadow splits only)."""
 
 
 def read_log(path: Path, offset: int) -> tuple[list[Answer], int]:
@@ -244,13 +255,23 @@ def read_log(path: Path, offset: int) -> tuple[list[Answer], int]:
     complete = data[: data.rfind(b"\n") + 1]
     answers = []
     for line in complete.decode(errors="replace").splitlines():
-        parts = line.split("|")
-        if len(parts) != 6:
+        parts = line.split("|", 8)
+        if len(parts) < 8:
             continue
         at, address, status, seconds = (parts[0], *(p.split(",")[-1].strip() for p in parts[1:4]))
         port = address.rpartition(":")[2]
         if not (port.isdigit() and status.isdigit()):
             continue  # not proxied (e.g. a copy left out of the shadow sample)
         duration = float(seconds) if seconds.replace(".", "").isdigit() else 0.0
-        answers.append(Answer(float(at), int(port), int(status), duration))
+        body = _unescape(parts[8]) if len(parts) > 8 else ""
+        answer = Answer(float(at), int(port), int(status), duration, parts[6], parts[7], body)
+        answers.append(answer)
     return answers, offset + len(complete)
+
+
+def _unescape(text: str) -> str:
+    """Undo nginx's `escape=json` (a JSON string's escapes, without the quotes)."""
+    try:
+        return str(json.loads(f'"{text}"'))
+    except ValueError:
+        return text

@@ -45,6 +45,12 @@ def describe_split(split: dict[str, Any] | None) -> list[str]:
             f"  {role:<9} v{side['version']:<4} {side['requests']:>7} requests "
             f"{side['rate_per_s']:>7g}/s  errors {errors:>6}  p95 {p95}"
         )
+    agreement = split.get("agreement")
+    if agreement and agreement["compared"]:
+        lines.append(
+            f"  agreement {agreement['rate']:.1%} of {agreement['compared']} compared answers"
+        )
+        lines += [f"    differs: {item['input']}" for item in agreement["differing"][-5:]]
     return lines
 
 

@@ -81,6 +81,7 @@ export function SplitView(props: ISplitViewProps): JSX.Element {
           ))}
         </tbody>
       </table>
+      {split.agreement && <Agreement agreement={split.agreement} />}
       <div className="jp-Deploy-bar">
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-Deploy-promote"
@@ -113,3 +114,30 @@ const ROWS: Row[] = [
   ],
   ['p95', side => (side.p95_ms === null ? '-' : `${side.p95_ms} ms`)]
 ];
+
+/** A shadow's agreement rate and the newest inputs on which the versions differ. */
+function Agreement(props: { agreement: Wire.IAgreement }): JSX.Element {
+  const { compared, rate, differing } = props.agreement;
+  return (
+    <div className="jp-Deploy-agreement">
+      <div>
+        Agreement:{' '}
+        {rate === null
+          ? 'no answers compared yet'
+          : `${(rate * 100).toFixed(1)}% of ${compared} answers`}
+      </div>
+      {differing.length > 0 && (
+        <ul aria-label="Differing requests">
+          {differing.map(item => (
+            <li key={item.request_id}>
+              <code>{item.input || '(input not kept)'}</code>{' '}
+              <span className="jp-Deploy-muted">
+                {item.stable_status} / {item.candidate_status}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

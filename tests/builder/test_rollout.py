@@ -5,6 +5,7 @@ The load is one client calling the stable URL without pause, a new connection pe
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -12,9 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from builder_helpers import BACKEND_OPTIONS, BuilderProcess, Load, bundle_tarball, cleanup
+from compiler_helpers import code, make_notebook
 
 from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.compiler import compile_notebook
 from jupyter_deploy.errors import DeployError
 
 pytestmark = [
@@ -172,3 +176,34 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
     with pytest.raises(DeployError, match="no canary or shadow running") as caught:
         client.promote("double")
     assert caught.value.http_status == 409
+
+
+def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = deploy(client, 2)["url"]
+    # Given a shadow whose version agrees below x = 5 and answers differently from there on
+    nb = make_notebook(
+        code("def predict(x: int) -> int:\n    return x * 2 if x < 5 else x * 3", "predict"),
+        code("example = {'x': 3}", "example"),
+    )
+    shadow = compile_notebook(nb, name="double", source_path="double.ipynb").tarball()
+    assert client.wait(client.create_build("double", shadow, shadow=100)["id"])["phase"] == "live"
+    # When x = 0..9 are sent to the stable URL, three times
+    for x in list(range(10)) * 3:
+        assert requests.post(f"{url}/predict", json={"x": x}, timeout=10).json() == {
+            "prediction": x * 2
+        }
+    # Then the split compares all 30 pairs: half agree, and the differing inputs are listed
+    deadline = time.monotonic() + 30
+    while (agreement := client.deployment("double")["split"]["agreement"])["compared"] < 30:
+        assert time.monotonic() < deadline, agreement
+        time.sleep(0.3)
+    assert agreement["compared"] == 30 and agreement["agreeing"] == 15
+    assert agreement["rate"] == 0.5
+    inputs = {json.loads(item["input"])["x"] for item in agreement["differing"]}
+    assert inputs == {5, 6, 7, 8, 9}
+    statuses = {(d["stable_status"], d["candidate_status"]) for d in agreement["differing"]}
+    assert statuses == {(200, 200)}
+    client.abort("double")

@@ -43,6 +43,10 @@ def test_a_canary_from_the_terminal_is_shown_promoted_and_a_shadow_aborted(
     shadow = cli(builder, "push", "times.ipynb", "--wait", "--shadow", "100", cwd=tmp_path)
     assert shadow.returncode == 0, shadow.stderr
     assert requests.post(f"{url}/predict", json={"x": 1}, timeout=10).json()["prediction"] == 4
+    # the copy answered 5 where version 2 answered 4: they disagree on that input
+    watched = cli(builder, "split", "times", cwd=tmp_path).stdout
+    assert "shadow: version 3 gets copies of 100% of requests" in watched
+    assert "agreement 0.0% of 1 compared answers" in watched and 'differs: {"x": 1}' in watched
     aborted = cli(builder, "abort", "times", cwd=tmp_path)
     assert "times: aborted, version 2 live" in aborted.stdout
     # And ending a split that is not running says so, with a non-zero exit
