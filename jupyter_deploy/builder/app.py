@@ -88,6 +88,11 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
     async def promote(request: Request) -> Response:
         return JSONResponse(await asyncio.to_thread(rollouts.promote, request.path_params["name"]))
 
+    async def set_split(request: Request) -> Response:
+        percent = (await _json(request)).get("percent")
+        name = request.path_params["name"]
+        return JSONResponse(await asyncio.to_thread(rollouts.set_percent, name, percent))
+
     async def abort(request: Request) -> Response:
         return JSONResponse(await asyncio.to_thread(rollouts.abort, request.path_params["name"]))
 
@@ -125,6 +130,7 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         Route("/v1/deployments/{name}/rollback", rollback, methods=["POST"]),
         Route("/v1/deployments/{name}/promote", promote, methods=["POST"]),
         Route("/v1/deployments/{name}/abort", abort, methods=["POST"]),
+        Route("/v1/deployments/{name}/split", set_split, methods=["POST"]),
     ]
     handlers: dict[Any, Any] = {DeployError: _domain_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

@@ -115,6 +115,10 @@ class BuilderClient:
         """End the running canary or shadow: the new version takes every request."""
         return self._call("POST", f"/v1/deployments/{name}/promote", timeout=120)
 
+    def set_split(self, name: str, percent: int) -> Json:
+        """Change the running canary's (or shadow's) percentage; the split's figures."""
+        return self._call("POST", f"/v1/deployments/{name}/split", json={"percent": percent})
+
     def abort(self, name: str) -> Json:
         """End the running canary or shadow: every request goes back to the current version."""
         return self._call("POST", f"/v1/deployments/{name}/abort", timeout=120)

@@ -265,7 +265,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            **rollout.paths(NAME, _errors("401", "404", "409")),
+            **rollout.paths(NAME, _errors),
         },
     }
 

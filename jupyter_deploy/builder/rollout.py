@@ -213,6 +213,31 @@ class Rollouts:
         log(f"{plan.mode} running at {url}: promote or abort it")
         service.state.set_phase(build_id, "live", url=url)
 
+    def set_percent(self, name: str, percent: object) -> Json:
+        """Change a running split's share: the router reloads gracefully (no dropped request)."""
+        self.service.state.deployment_row(name)
+        with self._lock(name):
+            record = self.record(name)
+            if record is None:
+                raise Conflict(f"{name} has no canary or shadow running.")
+            top = 99 if record.mode == "canary" else 100
+            if not isinstance(percent, int) or isinstance(percent, bool) or not 1 <= percent <= top:
+                raise InvalidRequest(
+                    f'Send {{"percent": N}} with N a whole number from 1 to {top}, not {percent!r}.'
+                )
+            current = int(self._row(name, record.stable_version)["port"])
+            candidate = int(self._row(name, record.candidate_version)["port"])
+            split = Split(record.mode, percent, current, candidate)
+            Router(self.folder / name).reload(
+                record.router_pid, split, record.public_port, record.control_port
+            )
+            record.percent = percent
+            self._write(record, keep_figures=True)
+            BuildLog(self.service.state, record.build_id)(
+                f"{record.mode} now {self._describe_split(record)} (router reloaded)"
+            )
+            return self.figures(record)
+
     # --- ending ----------------------------------------------------------------------------
 
     def promote(self, name: str) -> Json:
@@ -345,12 +370,13 @@ class Rollouts:
         with self.planning:
             return self.locks.setdefault(name, threading.Lock())
 
-    def _write(self, record: Record) -> None:
+    def _write(self, record: Record, keep_figures: bool = False) -> None:
         path = self.folder / record.name / "split.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.with_suffix(".tmp").write_text(json.dumps(asdict(record), indent=1))
         path.with_suffix(".tmp").replace(path)
-        self.tallies[record.name] = Tally()
+        if not keep_figures:
+            self.tallies[record.name] = Tally()
 
     def _forget(self, name: str) -> None:
         shutil.rmtree(self.folder / name, ignore_errors=True)

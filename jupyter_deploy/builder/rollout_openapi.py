@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 SIDE = {
@@ -97,22 +98,46 @@ BUILD_PARAMETERS = [
 ]
 
 
-def paths(name: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
-    """POST /v1/deployments/{name}/promote and /abort."""
-    answer = {
+def paths(name: dict[str, Any], errors: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """POST /v1/deployments/{name}/split, /promote and /abort (`errors`: openapi._errors)."""
+    answer: dict[str, Any] = {
         "description": "The split ended",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Outcome"}}},
     }
-    return {
-        f"/v1/deployments/{{name}}/{verb}": {
+    split: dict[str, Any] = {
+        "/v1/deployments/{name}/split": {
             "post": {
-                "summary": summary,
+                "summary": "Change the running split's percentage (a graceful router reload)",
                 "parameters": [name],
-                "responses": {"200": answer, **errors},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"percent": {"type": "integer"}},
+                                "required": ["percent"],
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The split, with its new percentage",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Split"}}
+                        },
+                    },
+                    **errors("400", "401", "404", "409"),
+                },
             }
         }
-        for verb, summary in (
-            ("promote", "End the canary or shadow: the new version takes every request"),
-            ("abort", "End the canary or shadow: every request goes back to the current version"),
-        )
     }
+    ends: dict[str, Any] = {**errors("401", "404", "409"), "200": answer}
+    for verb, summary in (
+        ("promote", "End the canary or shadow: the new version takes every request"),
+        ("abort", "End the canary or shadow: every request goes back to the current version"),
+    ):
+        post: dict[str, Any] = {"summary": summary, "parameters": [name], "responses": ends}
+        split[f"/v1/deployments/{{name}}/{verb}"] = {"post": post}
+    return split

@@ -14,7 +14,7 @@ from jupyter_deploy.builder.client import BuilderClient
 HELPS = {
     "promote": "end a canary or shadow: the new version takes every request",
     "abort": "end a canary or shadow: every request goes back to the current version",
-    "split": "both versions' figures while a canary or shadow runs",
+    "split": "both versions' figures while a canary or shadow runs (--percent N changes it)",
 }
 ROLLOUT_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--canary",), {"type": int, "metavar": "PERCENT", "help": "send PERCENT of requests to it"}),
@@ -57,6 +57,8 @@ def describe_split(split: dict[str, Any] | None) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """NAME, then --builder and --token."""
     parser.add_argument("name")
+    if command == "split":
+        parser.add_argument("--percent", type=int, help="give the new version this share now")
     parser.add_argument(
         "--builder", help="build service URL (default: $JUPYTER_DEPLOY_BUILDER_URL)"
     )
@@ -66,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Promote, abort, or show the split."""
     client = BuilderClient.from_env(args.builder, args.token)
+    if getattr(args, "percent", None) is not None:
+        client.set_split(args.name, args.percent)
     print("\n".join(rollout_lines(client, args.command, args.name)))
     return 0
 

@@ -98,6 +98,14 @@ def test_canary_promote_canary_abort_shadow_fail_no_request(builder: BuilderProc
         split = client.deployment("double")["split"]
         assert split["candidate"]["requests"] > 100 and split["stable"]["requests"] > 1000
         assert split["candidate"]["error_rate"] == 0 and split["stable"]["p95_ms"] > 0
+        # When the canary's share is raised to 30% (the router reloads gracefully)
+        assert client.set_split("double", 30)["percent"] == 30
+        wait_for_answers(load, 50)
+        start = len(load.answers)
+        wait_for_answers(load, 1000)
+        share = load.answers[start : start + 1000].count(3) / 1000
+        print(f"canary 30%: {share:.1%} of 1000 answers from the new version")
+        assert 0.25 <= share <= 0.35, share
         # When it is promoted: every answer comes from the new version, and the router is gone
         assert client.promote("double")["live_version"] == 2
         assert client.deployment("double")["split"] is None and routers(builder.state) == []
@@ -176,6 +184,15 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
     with pytest.raises(DeployError, match="no canary or shadow running") as caught:
         client.promote("double")
     assert caught.value.http_status == 409
+    with pytest.raises(DeployError, match="no canary or shadow running") as caught:
+        client.set_split("double", 20)
+    assert caught.value.http_status == 409
+    deploy(client, 3, canary=10)
+    for bad in (0, 100, "ten", None):
+        with pytest.raises(DeployError, match="from 1 to 99") as caught:
+            client.set_split("double", bad)  # type: ignore[arg-type]
+        assert caught.value.http_status == 400
+    client.abort("double")
 
 
 def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(
