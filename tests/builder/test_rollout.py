@@ -192,7 +192,16 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
         with pytest.raises(DeployError, match="from 1 to 99") as caught:
             client.set_split("double", bad)  # type: ignore[arg-type]
         assert caught.value.http_status == 400
-    client.abort("double")
+    # And while a split runs, a new build and a rollback are refused; a delete stops the router
+    with pytest.raises(DeployError, match="promote or abort") as caught:
+        client.create_build("double", bundle_tarball(4))
+    assert caught.value.http_status == 409
+    with pytest.raises(DeployError, match="promote or abort") as caught:
+        client.rollback("double")
+    assert caught.value.http_status == 409
+    assert routers(builder.state)
+    client.delete("double")
+    assert routers(builder.state) == []
 
 
 def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(
