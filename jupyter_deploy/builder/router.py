@@ -69,33 +69,37 @@ def nginx_binary() -> str:
     return found
 
 
-def render(split: Split, public_port: int, control_port: int, folder: Path) -> str:
-    """The nginx configuration of one split."""
+def _routing(split: Split) -> tuple[str, str, str]:
+    """The upstream servers, the mirror location (shadow) and the sampling map (shadow < 100%)."""
     if split.mode == "canary":
         upstream = (
             f"    server 127.0.0.1:{split.stable_port} weight={100 - split.percent};\n"
             f"    server 127.0.0.1:{split.candidate_port} weight={split.percent};\n"
         )
-        mirror = ""
-    else:
-        upstream = f"    server 127.0.0.1:{split.stable_port};\n"
-        sample = "" if split.percent >= 100 else '        if ($jd_sample = "") { return 204; }\n'
-        mirror = (
-            "        mirror /_jupyter_deploy_shadow;\n"
-            "    }\n"
-            "    location = /_jupyter_deploy_shadow {\n"
-            "        internal;\n"
-            f"{sample}"
-            f"        proxy_pass http://127.0.0.1:{split.candidate_port}$request_uri;\n"
-            "        proxy_set_header Host $host;\n"
-            "        proxy_connect_timeout 2s;\n"
-            "        proxy_read_timeout 60s;\n"
-        )
+        return upstream, "", ""
+    sampled = split.percent < 100
+    mirror = (
+        "        mirror /_jupyter_deploy_shadow;\n"
+        "    }\n"
+        "    location = /_jupyter_deploy_shadow {\n"
+        "        internal;\n"
+        + ('        if ($jd_sample = "") { return 204; }\n' if sampled else "")
+        + f"        proxy_pass http://127.0.0.1:{split.candidate_port}$request_uri;\n"
+        "        proxy_set_header Host $host;\n"
+        "        proxy_connect_timeout 2s;\n"
+        "        proxy_read_timeout 60s;\n"
+    )
     sampling = (
         f'split_clients "$request_id" $jd_sample {{ {split.percent}% "1"; * ""; }}\n'
-        if split.mode == "shadow" and split.percent < 100
+        if sampled
         else ""
     )
+    return f"    server 127.0.0.1:{split.stable_port};\n", mirror, sampling
+
+
+def render(split: Split, public_port: int, control_port: int, folder: Path) -> str:
+    """The nginx configuration of one split."""
+    upstream, mirror, sampling = _routing(split)
     return f"""# written by jupyter-deploy (builder/router.py): one split, {split.mode}
 daemon off;
 worker_processes 1;

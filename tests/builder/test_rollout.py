@@ -233,3 +233,24 @@ def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(
     statuses = {(d["stable_status"], d["candidate_status"]) for d in agreement["differing"]}
     assert statuses == {(200, 200)}
     client.abort("double")
+
+
+def test_a_sampled_shadow_copies_about_its_share_of_the_requests(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = deploy(client, 2)["url"]
+    # Given a shadow of 50% of the requests
+    deploy(client, 3, shadow=50)
+    # When 200 requests reach the stable URL
+    for x in range(200):
+        answer = requests.post(f"{url}/predict", json={"x": x}, timeout=10)
+        assert answer.json() == {"prediction": x * 2}
+    # Then every one was answered by the current version, and about half were copied
+    deadline = time.monotonic() + 30
+    while (split := client.deployment("double")["split"])["stable"]["requests"] < 200:
+        assert time.monotonic() < deadline, split
+        time.sleep(0.3)
+    assert split["stable"]["requests"] == 200
+    assert 70 <= split["candidate"]["requests"] <= 130, split["candidate"]
+    client.abort("double")
