@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "keys": "jupyter_deploy.commands.admin",
     "secrets": "jupyter_deploy.commands.admin",
     "audit": "jupyter_deploy.commands.admin",
+    "promote": "jupyter_deploy.commands.rollout",
+    "abort": "jupyter_deploy.commands.rollout",
+    "split": "jupyter_deploy.commands.rollout",
 }
 
 

@@ -22,7 +22,15 @@ export class DeployError extends Error {
 /** What the model needs from the REST API (a fake can stand in for tests). */
 export interface IDeployAPI {
   preview(path: string, name?: string): Promise<Wire.IPreview>;
-  deploy(path: string, name?: string): Promise<Wire.IBuild>;
+  deploy(
+    path: string,
+    name?: string,
+    rollout?: Wire.IRollout
+  ): Promise<Wire.IBuild>;
+  endSplit(
+    name: string,
+    verb: 'promote' | 'abort'
+  ): Promise<Wire.ISplitOutcome>;
   getBuild(id: string): Promise<Wire.IBuild>;
   getLogs(id: string, offset: number): Promise<Wire.ILogChunk>;
   getDeployment(name: string): Promise<Wire.IDeployment | null>;
@@ -44,10 +52,24 @@ export class DeployAPI implements IDeployAPI {
     return this.request('preview', { method: 'POST', body: { path, name } });
   }
 
-  deploy(path: string, name?: string): Promise<Wire.IBuild> {
+  deploy(
+    path: string,
+    name?: string,
+    rollout?: Wire.IRollout
+  ): Promise<Wire.IBuild> {
     return this.request('deployments', {
       method: 'POST',
-      body: { path, name }
+      body: { path, name, ...rollout }
+    });
+  }
+
+  endSplit(
+    name: string,
+    verb: 'promote' | 'abort'
+  ): Promise<Wire.ISplitOutcome> {
+    return this.request(`deployments/${enc(name)}/${verb}`, {
+      method: 'POST',
+      body: {}
     });
   }
 

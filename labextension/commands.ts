@@ -86,7 +86,8 @@ function deployCommand({
       if (notebook.context.model.dirty) {
         await notebook.context.save();
       }
-      const build = await model.deploy();
+      const canary = Number(args.canary ?? 0);
+      const build = await model.deploy(canary > 0 ? { canary } : undefined);
       if (!build && model.error) {
         Notification.error(model.error, { autoClose: 8000 });
       }

@@ -95,9 +95,9 @@ function activate(
     events: app.serviceManager.events ?? null,
     pollInterval: prefs.pollInterval
   });
-  const panel = new DeployPanelWidget(model, () => {
+  const panel = new DeployPanelWidget(model, rollout => {
     const path = model.notebookPath ?? undefined;
-    void app.commands.execute(CommandIDs.deploy, { path });
+    void app.commands.execute(CommandIDs.deploy, { path, ...rollout });
   });
   const place = () => app.shell.add(panel, prefs.panelSide, { rank: 900 });
   place();

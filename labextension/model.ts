@@ -19,7 +19,8 @@ export interface IEventSource {
 }
 
 /** What the panel is busy with, if anything. */
-export type Busy = 'preview' | 'deploy' | 'rollback' | 'delete' | 'invoke';
+export type Busy =
+  'preview' | 'deploy' | 'rollback' | 'delete' | 'invoke' | 'promote' | 'abort';
 
 /** How many log chunks to read at most in one tick. */
 const MAX_LOG_READS = 50;
@@ -174,14 +175,15 @@ export class DeployModel implements IDisposable {
     });
   }
 
-  /** Deploy the current notebook; answer the build that started. */
-  async deploy(): Promise<Wire.IBuild | null> {
+  /** Deploy the current notebook (as a canary or shadow with `rollout`); the build. */
+  async deploy(rollout?: Wire.IRollout): Promise<Wire.IBuild | null> {
     const path = this._path;
     if (!path) {
       return this._fail('Open a notebook first.');
     }
     return this._run('deploy', async () => {
-      const build = await this._api.deploy(path, this._nameOrUndefined());
+      const name = this._nameOrUndefined();
+      const build = await this._api.deploy(path, name, rollout);
       if (build.name && build.name !== this._name) {
         this._name = build.name;
       }
@@ -191,6 +193,16 @@ export class DeployModel implements IDisposable {
       }
       return build;
     });
+  }
+
+  /** End the running canary or shadow: promote the new version, or abort it. */
+  async endSplit(
+    verb: 'promote' | 'abort'
+  ): Promise<Wire.ISplitOutcome | null> {
+    const name = this._name;
+    const outcome = await this._run(verb, () => this._api.endSplit(name, verb));
+    await this.refreshDeployment();
+    return outcome;
   }
 
   /** Roll back to a version (the previous one when not given). */

@@ -56,6 +56,57 @@ export namespace Wire {
     latest_build: string | null;
     openapi_url: string | null;
     versions: IVersion[];
+    /** The canary or shadow running on the stable URL (docs/rollouts.md). */
+    split?: ISplit | null;
+  }
+
+  /** What one version of a split answered through the router. */
+  export interface ISplitSide {
+    version: number;
+    requests: number;
+    errors: number;
+    error_rate: number | null;
+    p95_ms: number | null;
+    rate_per_s: number;
+  }
+
+  export interface ISplit {
+    mode: 'canary' | 'shadow';
+    percent: number;
+    build_id: string;
+    started_at: string;
+    router: 'running' | 'stopped';
+    stable: ISplitSide;
+    candidate: ISplitSide;
+    /** Shadow only: how often both versions answered the same. */
+    agreement: IAgreement | null;
+  }
+
+  export interface IAgreement {
+    compared: number;
+    agreeing: number;
+    rate: number | null;
+    differing: {
+      request_id: string;
+      input: string;
+      stable_status: number;
+      candidate_status: number;
+    }[];
+  }
+
+  /** How a deploy asks for a split instead of a full switch. */
+  export interface IRollout {
+    canary?: number;
+    shadow?: number;
+    max_error_rate?: number;
+    max_p95_ms?: number;
+  }
+
+  export interface ISplitOutcome {
+    name: string;
+    outcome: string;
+    live_version: number;
+    split: ISplit;
   }
 
   export interface IPreview {

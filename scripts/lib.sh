@@ -5,7 +5,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 step() { printf '\n==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 
-APT_PACKAGES=(chromium docker.io wrk debootstrap)
+APT_PACKAGES=(chromium docker.io wrk debootstrap nginx)
 
 ensure_apt_packages() {
   local missing=()

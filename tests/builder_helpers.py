@@ -37,10 +37,14 @@ def bundle_tarball(
     fail_example: bool = False,
     setup_seconds: float = 0,
     predict_seconds: float = 0,
+    fail_unless_example: bool = False,
 ) -> bytes:
     """A small bundle: predict(x) = x * factor (its smoke test fails if `fail_example`); its
-    setup sleeps `setup_seconds` and each call `predict_seconds` when given."""
+    setup sleeps `setup_seconds` and each call `predict_seconds` when given; every input but
+    3 fails if `fail_unless_example`)."""
     body = "raise ValueError('broken on purpose')" if fail_example else "return x * FACTOR"
+    if fail_unless_example:
+        body = f"if x != 3:\n        raise ValueError('broken on purpose')\n    {body}"
     if predict_seconds:
         body = f"time.sleep({predict_seconds})\n    {body}"
     cells: list[Any] = [f"FACTOR = {factor}"]

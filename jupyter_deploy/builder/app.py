@@ -21,7 +21,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jupyter_deploy.builder.access import Token, allows, find, role_needed
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.openapi import openapi_document
-from jupyter_deploy.errors import BundleTooLarge, DeployError, Forbidden, InvalidRequest
+from jupyter_deploy.builder.rollout import Rollouts, parse_plan
+from jupyter_deploy.errors import (
+    BundleTooLarge,
+    Conflict,
+    DeployError,
+    Forbidden,
+    InvalidRequest,
+)
 
 MAX_BUNDLE = 512 * 1024 * 1024
 
@@ -61,6 +68,7 @@ def create_app(
 ) -> ASGIApp:
     """The ASGI app of one build service (one admin token, or tokens with roles)."""
     tokens = [Token("admin", "admin", token)] if isinstance(token, str) else list(token)
+    rollouts = Rollouts(service)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -69,10 +77,10 @@ def create_app(
         return JSONResponse(openapi_document())
 
     async def create_build(request: Request) -> Response:
+        plan = parse_plan(request.query_params)
         data = await _body(request, max_bundle)
-        build = await asyncio.to_thread(
-            service.create_build, request.query_params.get("name"), data, _actor(request)
-        )
+        name = request.query_params.get("name")
+        build = await asyncio.to_thread(rollouts.create_build, name, data, plan, _actor(request))
         return JSONResponse(
             build, status_code=202, headers={"Location": f"/v1/builds/{build['id']}"}
         )
@@ -88,12 +96,27 @@ def create_app(
         return JSONResponse(chunk)
 
     async def list_deployments(request: Request) -> Response:
-        return JSONResponse({"deployments": await asyncio.to_thread(service.deployments)})
+        answers = await asyncio.to_thread(service.deployments)
+        return JSONResponse({"deployments": [await _with_split(a) for a in answers]})
 
     async def get_deployment(request: Request) -> Response:
-        return JSONResponse(
-            await asyncio.to_thread(service.deployment, request.path_params["name"])
-        )
+        answer = await asyncio.to_thread(service.deployment, request.path_params["name"])
+        return JSONResponse(await _with_split(answer))
+
+    async def _with_split(deployment: dict[str, Any]) -> dict[str, Any]:
+        split = await asyncio.to_thread(rollouts.describe, deployment["name"])
+        return {**deployment, "split": split}
+
+    async def promote(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(rollouts.promote, request.path_params["name"]))
+
+    async def set_split(request: Request) -> Response:
+        percent = (await _json(request)).get("percent")
+        name = request.path_params["name"]
+        return JSONResponse(await asyncio.to_thread(rollouts.set_percent, name, percent))
+
+    async def abort(request: Request) -> Response:
+        return JSONResponse(await asyncio.to_thread(rollouts.abort, request.path_params["name"]))
 
     async def get_file(request: Request) -> Response:
         name, relative = request.path_params["name"], request.path_params["path"]
@@ -102,6 +125,8 @@ def create_app(
 
     async def rollback(request: Request) -> Response:
         body = await _json(request)
+        if rollouts.record(request.path_params["name"]) is not None:
+            raise Conflict("A split is running: promote or abort it before a rollback.")
         build = await asyncio.to_thread(
             service.rollback, request.path_params["name"], body.get("version"), _actor(request)
         )
@@ -110,6 +135,7 @@ def create_app(
         )
 
     async def delete(request: Request) -> Response:
+        await asyncio.to_thread(rollouts.end_for_delete, request.path_params["name"])
         await asyncio.to_thread(service.delete, request.path_params["name"], _actor(request))
         return Response(status_code=204)
 
@@ -172,6 +198,9 @@ def create_app(
         Route("/v1/deployments/{name}/secrets/{key}", set_secret, methods=["PUT"]),
         Route("/v1/deployments/{name}/secrets/{key}", unset_secret, methods=["DELETE"]),
         Route("/v1/audit", audit),
+        Route("/v1/deployments/{name}/promote", promote, methods=["POST"]),
+        Route("/v1/deployments/{name}/abort", abort, methods=["POST"]),
+        Route("/v1/deployments/{name}/split", set_split, methods=["POST"]),
     ]
     handlers: dict[Any, Any] = {DeployError: _domain_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

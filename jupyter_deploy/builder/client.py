@@ -69,12 +69,17 @@ class BuilderClient:
         except requests.RequestException:
             return False
 
-    def create_build(self, name: str, tarball: bytes) -> Json:
-        """Upload a bundle tarball; returns the queued Build."""
+    def create_build(self, name: str, tarball: bytes, **rollout: Any) -> Json:
+        """Upload a bundle tarball; returns the queued Build.
+
+        `rollout`: canary=PERCENT or shadow=PERCENT (and max_error_rate, max_p95_ms) to start
+        a split at the switch instead of switching every request (docs/rollouts.md).
+        """
+        extra = {k: v for k, v in rollout.items() if v is not None}
         return self._call(
             "POST",
             "/v1/builds",
-            params={"name": name},
+            params={"name": name, **extra},
             data=tarball,
             headers={"Content-Type": "application/gzip"},
         )
@@ -105,6 +110,18 @@ class BuilderClient:
         """Go back to the previous (or a named) version; returns the rollback Build."""
         body = {} if version is None else {"version": version}
         return self._call("POST", f"/v1/deployments/{name}/rollback", json=body)
+
+    def promote(self, name: str) -> Json:
+        """End the running canary or shadow: the new version takes every request."""
+        return self._call("POST", f"/v1/deployments/{name}/promote", timeout=120)
+
+    def set_split(self, name: str, percent: int) -> Json:
+        """Change the running canary's (or shadow's) percentage; the split's figures."""
+        return self._call("POST", f"/v1/deployments/{name}/split", json={"percent": percent})
+
+    def abort(self, name: str) -> Json:
+        """End the running canary or shadow: every request goes back to the current version."""
+        return self._call("POST", f"/v1/deployments/{name}/abort", timeout=120)
 
     def delete(self, name: str) -> None:
         """Stop and remove everything the deployment started."""
@@ -239,9 +256,8 @@ class BuilderClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._session.request(
-                method, f"{self.url}{path}", timeout=self.timeout, **kwargs
-            )
+            kwargs.setdefault("timeout", self.timeout)
+            response = self._session.request(method, f"{self.url}{path}", **kwargs)
         except requests.RequestException as exc:
             raise BuilderUnreachable(
                 f"The build service at {self.url} does not answer ({type(exc).__name__}). "

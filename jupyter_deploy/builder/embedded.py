@@ -22,6 +22,7 @@ from jupyter_deploy.builder.access import Token
 from jupyter_deploy.builder.app import create_app
 from jupyter_deploy.builder.backends.local import LocalBackend
 from jupyter_deploy.builder.core import BuildService
+from jupyter_deploy.builder.rollout import stop_routers
 from jupyter_deploy.builder.supervisor import Supervisor
 
 
@@ -82,5 +83,6 @@ def stop(handle: Handle, stop_services: bool = True) -> None:
     handle.thread.join(timeout=10)
     handle.supervisor.stop()
     if stop_services:
+        stop_routers(handle.service.state.root)
         handle.service.stop_all()
     handle.service.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_deploy._version import __version__
+from jupyter_deploy.builder import rollout_openapi as rollout
 from jupyter_deploy.wire import ALL_PHASES, BUILD_KINDS, DEPLOYMENT_STATUSES, VERSION_STATUSES
 
 TIME = {"type": "string", "format": "date-time"}
@@ -126,7 +127,10 @@ SCHEMAS: dict[str, Any] = {
         },
         "required": ["name", "url", "status", "live_version", "versions"],
     },
+    "Split": rollout.SPLIT,
+    "Outcome": rollout.OUTCOME,
 }
+SCHEMAS["Deployment"]["properties"]["split"] = _ref("Split")
 
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 BUILD_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -163,7 +167,8 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "required": True,
                             "schema": {"type": "string"},
-                        }
+                        },
+                        *rollout.BUILD_PARAMETERS,
                     ],
                     "requestBody": {
                         "required": True,
@@ -278,6 +283,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **_access_paths(),
+            **rollout.paths(NAME, _errors),
         },
     }
 

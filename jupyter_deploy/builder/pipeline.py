@@ -23,6 +23,7 @@ from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import BuildFailed
 
 READY_TIMEOUT = 120.0
+SplitHook = Callable[[str, Version, Version | None, Callable[[str], None]], bool]
 
 
 class BuildLog:
@@ -50,6 +51,8 @@ class Pipeline:
         self.state = state
         self.backend = backend
         self.ready_timeout = ready_timeout
+        self.split: SplitHook | None = None
+        """The traffic stage (builder/rollout.py): True when it started a canary or shadow."""
 
     def run(self, build_id: str, version: Version, old: Version | None, fresh: bool) -> None:
         """Take a queued build to live or failed; never raises."""
@@ -75,6 +78,8 @@ class Pipeline:
             if not self.backend.checks_itself:
                 self.smoke_test(version, log)
             phase = "live"
+            if self.split is not None and self.split(build_id, version, old, log):
+                return
             self.backend.publish(version, log)
             version.handle["published"] = True  # a builder restarted now finishes the switch
             self._save(version, old, switched=True)

@@ -207,20 +207,22 @@ class State:
         """`version` is now live (the previous live one retired) and its build says so."""
         with self.lock:
             self._transaction(
-                [
-                    (
-                        "UPDATE versions SET status = 'retired' WHERE name = ? AND status = 'live'",
-                        (name,),
-                    ),
-                    (
-                        "UPDATE versions SET status = 'live' WHERE name = ? AND version = ?",
-                        (name, version),
-                    ),
-                    ("UPDATE deployments SET live_version = ? WHERE name = ?", (version, name)),
-                    self._phase_sql(build_id, "live", url=url),
-                    ("DELETE FROM health WHERE name = ?", (name,)),
-                ]
+                [*self._live_sql(name, version), self._phase_sql(build_id, "live", url=url)]
             )
+
+    def set_live(self, name: str, version: int) -> None:
+        """`version` is now live, the previous live one retired (a promoted canary)."""
+        with self.lock:
+            self._transaction(self._live_sql(name, version))
+
+    @staticmethod
+    def _live_sql(name: str, version: int) -> list[tuple[str, tuple[Any, ...]]]:
+        return [
+            ("UPDATE versions SET status = 'retired' WHERE name = ? AND status = 'live'", (name,)),
+            ("UPDATE versions SET status = 'live' WHERE name = ? AND version = ?", (name, version)),
+            ("UPDATE deployments SET live_version = ? WHERE name = ?", (version, name)),
+            ("DELETE FROM health WHERE name = ?", (name,)),
+        ]
 
     def unfinished_builds(self) -> list[Json]:
         """Builds that were queued or running (e.g. when the builder was killed)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.builder.client import BuilderClient, describe_invocation
+from jupyter_deploy.commands.rollout import ROLLOUT_ARGUMENTS, rollout_options
 from jupyter_deploy.errors import BuildFailed, InvalidRequest
 from jupyter_deploy.magics.progress import TextProgress, failure_line
 
@@ -36,6 +37,7 @@ ARGUMENTS: dict[str, list[Argument]] = {
         (("--name",), {"help": "deployment name (default: from the notebook's name)"}),
         (("--execute",), {"action": "store_true", "help": "run it to capture computed values"}),
         WAIT,
+        *ROLLOUT_ARGUMENTS,
     ],
     "status": [NAME],
     "logs": [
@@ -78,7 +80,7 @@ def _push(client: BuilderClient, args: argparse.Namespace) -> int:
     bundle = compile_bundle(notebook, Path("."), args.name, args.execute, reuse=False)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    build = client.create_build(bundle.name, bundle.tarball())
+    build = client.create_build(bundle.name, bundle.tarball(), **rollout_options(args))
     print(f"build {build['id']}: {bundle.name} version {build['version']} queued")
     if not args.wait:
         print(f"follow it with: jupyter deploy logs {bundle.name} --follow")

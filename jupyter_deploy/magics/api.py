@@ -51,6 +51,7 @@ def deploy_function(
     timeout: float = 900.0,
     raise_errors: bool = False,
     shell: Any = None,
+    rollout: dict[str, Any] | None = None,
 ) -> Json | None:
     """Deploy a live function (no tags needed); the final Build, or None after an error."""
     try:
@@ -62,7 +63,9 @@ def deploy_function(
         source = flow.session_relative(session) if session else "<kernel history>"
         deploy_name = name or default_name(session or str(getattr(function, "__name__", "model")))
         target = flow.Target(nb, source, flow.kernel_dir())
-        return _deploy(target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout)
+        return _deploy(
+            target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout, rollout
+        )
     except DeployError as error:
         if raise_errors:
             raise
@@ -81,6 +84,7 @@ def deploy_tagged(
     timeout: float = 900.0,
     raise_errors: bool = False,
     shell: Any = None,
+    rollout: dict[str, Any] | None = None,
 ) -> Json | None:
     """Deploy this kernel's notebook (its tagged cells) with values from this kernel."""
     try:
@@ -93,7 +97,9 @@ def deploy_tagged(
             )
         target = flow.notebook_target(path)
         deploy_name = name or default_name(path)
-        return _deploy(target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout)
+        return _deploy(
+            target, deploy_name, shell.user_ns, builder, token, wait, progress, timeout, rollout
+        )
     except DeployError as error:
         if raise_errors:
             raise
@@ -110,6 +116,7 @@ def _deploy(
     wait: bool,
     progress_mode: str | None,
     timeout: float,
+    rollout: dict[str, Any] | None = None,
 ) -> Json:
     client = BuilderClient.from_env(builder, token)
     if not client.health():
@@ -120,7 +127,7 @@ def _deploy(
     bundle = flow.compile_bundle(target, name, namespace)
     for warning in getattr(bundle, "warnings", []):
         print(f"Deploy warning: {warning}", file=sys.stderr, flush=True)
-    build: Json = client.create_build(name, bundle.tarball())
+    build: Json = client.create_build(name, bundle.tarball(), **(rollout or {}))
     if not wait:
         print(
             f"Build {build['id']} of {name} (version {build.get('version')}) is queued; "

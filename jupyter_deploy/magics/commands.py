@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from jupyter_deploy.builder.client import BuilderClient, describe_invocation
+from jupyter_deploy.commands.rollout import rollout_lines
 from jupyter_deploy.errors import InvalidRequest
 from jupyter_deploy.magics import api, flow
 from jupyter_deploy.wire import default_name
@@ -34,6 +35,8 @@ def run(shell: Any, command: str, args: argparse.Namespace) -> None:
     elif command == "delete":
         client.delete(name)
         show(f"Deleted {name}: its service is stopped and its versions removed.")
+    elif command in ("split", "promote", "abort"):
+        show("\n".join(rollout_lines(client, command, name)))
 
 
 def _default_name(shell: Any, command: str) -> str:

@@ -8,13 +8,18 @@ from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
+from jupyter_deploy.commands.rollout import HELPS as ROLLOUT_HELPS
+from jupyter_deploy.commands.rollout import ROLLOUT_ARGUMENTS, rollout_options
 from jupyter_deploy.errors import DeployError, InvalidRequest
 from jupyter_deploy.magics import api, commands
 
+ROLLOUT_COMMANDS = tuple(ROLLOUT_HELPS)
 USAGE = """\
 %deploy [FUNCTION] [--name NAME] [--builder URL] [--token T] [--no-wait] [--notebook PATH]
-%deploy status [NAME] | logs [NAME] | test NAME [JSON] | list | rollback NAME | delete NAME"""
-SUBCOMMANDS = ("status", "logs", "test", "list", "rollback", "delete")
+        [--canary PERCENT | --shadow PERCENT] [--max-error-rate R] [--max-p95-ms MS]
+%deploy status [NAME] | logs [NAME] | test NAME [JSON] | list | rollback NAME | delete NAME
+%deploy split NAME | promote NAME | abort NAME"""
+SUBCOMMANDS = ("status", "logs", "test", "list", "rollback", "delete", *ROLLOUT_COMMANDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,12 +40,14 @@ def _parser(command: str | None) -> _Parser:
         parser.add_argument("--batch", default=None, help="the predict_batch function")
         parser.add_argument("--no-wait", dest="wait", action="store_false")
         parser.add_argument("--progress", choices=("auto", "widget", "text"), default=None)
+        for flags, options in ROLLOUT_ARGUMENTS:
+            parser.add_argument(*flags, **options)
     elif command in ("status", "logs"):
         parser.add_argument("name", nargs="?", default=None)
     elif command == "test":
         parser.add_argument("name")
         parser.add_argument("payload", nargs="*")
-    elif command in ("rollback", "delete"):
+    elif command in ("rollback", "delete", *ROLLOUT_COMMANDS):
         parser.add_argument("name")
         if command == "rollback":
             parser.add_argument("--version", type=int, default=None)
@@ -78,6 +85,7 @@ def _deploy(shell: Any, args: argparse.Namespace) -> None:
         "progress": args.progress,
         "raise_errors": True,
         "shell": shell,
+        "rollout": rollout_options(args),
     }
     if args.function is None:
         api.deploy_tagged(args.notebook, args.name, **options)

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,7 @@ class ModelService:
             failure = self._failed(error, "the service")
             status, body, kind = failure.status, dumps(failure.body), JSON
         headers = [*kind, (b"content-length", str(len(body)).encode())]
+        headers.append((b"x-answer-digest", b"%08x" % zlib.crc32(body)))  # shadow comparisons
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         self.metrics.record(route, status, time.perf_counter() - started)

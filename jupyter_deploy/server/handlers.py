@@ -23,6 +23,7 @@ from jupyter_deploy.server.service import DeployService
 AUTH_RESOURCE = "jupyter_deploy"
 SERVICE_KEY = "jupyter_deploy_service"
 API = "jupyter-deploy/api"
+ROLLOUT_KEYS = ("canary", "shadow", "max_error_rate", "max_p95_ms")
 
 
 class DeployHandler(ExtensionHandlerMixin, APIHandler):
@@ -102,7 +103,8 @@ class DeploymentsHandler(DeployHandler):
     async def post(self) -> None:
         """Deploy a notebook: 202 with the queued build and its Location."""
         body = self.json_object()
-        build = await self.service.deploy(body.get("path"), body.get("name"))
+        rollout = {k: body[k] for k in ROLLOUT_KEYS if body.get(k) is not None}
+        build = await self.service.deploy(body.get("path"), body.get("name"), rollout)
         self.set_header("Location", url_path_join(self.base_url, API, "builds", build["id"]))
         self.answer(build, status=202)
 
@@ -139,6 +141,14 @@ class RollbackHandler(DeployHandler):
         build = await self.service.rollback(name, self.json_object().get("version"))
         self.set_header("Location", url_path_join(self.base_url, API, "builds", build["id"]))
         self.answer(build, status=202)
+
+
+class SplitEndHandler(DeployHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, verb: str) -> None:
+        """Promote or abort the running canary or shadow: the outcome."""
+        self.answer(await self.service.end_split(name, promote=verb == "promote"))
 
 
 class InvokeHandler(DeployHandler):
@@ -182,6 +192,7 @@ HANDLERS: list[tuple[str, type[DeployHandler]]] = [
     (rf"/{API}/deployments/{_NAME}/module", ModuleHandler),
     (rf"/{API}/deployments/{_NAME}/rollback", RollbackHandler),
     (rf"/{API}/deployments/{_NAME}/invoke", InvokeHandler),
+    (rf"/{API}/deployments/{_NAME}/(promote|abort)", SplitEndHandler),
     (rf"/{API}/builds/{_NAME}", BuildHandler),
     (rf"/{API}/builds/{_NAME}/logs", BuildLogsHandler),
     (rf"/{API}/config", ConfigHandler),

@@ -7,6 +7,7 @@ calls (the builder client, the model service) run in worker threads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -80,15 +81,21 @@ class DeployService:
             "artifacts": [{"name": n, "status": CAPTURED_AT_DEPLOY} for n in names],
         }
 
-    async def deploy(self, path: object, name: object = None) -> Json:
-        """Compile with values captured from the notebook's kernel; queue a build (a Build)."""
+    async def deploy(
+        self, path: object, name: object = None, rollout: dict[str, Any] | None = None
+    ) -> Json:
+        """Compile with values captured from the notebook's kernel; queue a build (a Build).
+
+        `rollout`: canary/shadow PERCENT and thresholds, checked by the builder (rollouts.md).
+        """
         loaded = await load_notebook(self.contents_manager, clean_path(path))
         deploy_name = self._name(name, loaded.path)
         names = self._artifact_names(loaded)
         values = await self._capture(loaded.path, names) if names else {}
         bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, values)
         tarball = await asyncio.to_thread(bundle.tarball)
-        build: Json = await self._call(self.builder.create_build, deploy_name, tarball)
+        create = functools.partial(self.builder.create_build, **(rollout or {}))
+        build: Json = await self._call(create, deploy_name, tarball)
         self._started(build)
         return build
 
@@ -167,6 +174,12 @@ class DeployService:
         build: Json = await self._call(self.builder.rollback, check_name(name), version)
         self._started(build)
         return build
+
+    async def end_split(self, name: str, promote: bool) -> Json:
+        """Promote or abort the canary or shadow of `name`; the outcome."""
+        end = self.builder.promote if promote else self.builder.abort
+        result: Json = await self._call(end, check_name(name))
+        return result
 
     async def delete(self, name: str) -> None:
         """Stop and remove a deployment."""

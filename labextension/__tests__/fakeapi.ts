@@ -41,6 +41,18 @@ export class FakeAPI implements IDeployAPI {
     return this.start(name ?? named ?? 'model', 'build');
   }
 
+  async endSplit(
+    name: string,
+    verb: 'promote' | 'abort'
+  ): Promise<Wire.ISplitOutcome> {
+    this.calls.push(`${verb} ${name}`);
+    throw new DeployError(
+      `${name} has no canary or shadow running.`,
+      409,
+      'conflict'
+    );
+  }
+
   async getBuild(id: string): Promise<Wire.IBuild> {
     this.calls.push(`build ${id}`);
     const build = this.builds.get(id);

@@ -1,10 +1,11 @@
 import * as React from 'react';
 
 import { DeployModel } from '../model';
-import { isTerminal } from '../types';
+import { isTerminal, Wire } from '../types';
 import { History } from './History';
 import { useModel } from './hooks';
 import { Logs } from './Logs';
+import { CanaryButton, SplitView } from './Rollout';
 import { ModuleSection } from './ModuleSection';
 import { Snippets } from './Snippets';
 import { Status } from './Status';
@@ -14,7 +15,7 @@ import { Timeline } from './Timeline';
 export interface IDeployPanelProps {
   model: DeployModel;
   /** Save the notebook, then deploy (the jupyter-deploy:deploy command). */
-  onDeploy: () => void;
+  onDeploy: (rollout?: Wire.IRollout) => void;
 }
 
 /** The whole Deploy panel for the current notebook. */
@@ -51,10 +52,14 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-Deploy-deploy"
           disabled={busy}
-          onClick={props.onDeploy}
+          onClick={() => props.onDeploy()}
         >
           {model.busy === 'deploy' ? 'Deploying…' : 'Deploy'}
         </button>
+        <CanaryButton
+          disabled={busy || !live || !!deployment?.split}
+          onDeploy={props.onDeploy}
+        />
         <button
           className="jp-Button jp-mod-styled jp-Deploy-preview"
           disabled={busy}
@@ -69,6 +74,9 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
         </div>
       )}
       <Status build={build} deployment={deployment} />
+      {deployment?.split && (
+        <SplitView model={model} split={deployment.split} />
+      )}
       {build && <Timeline build={build} />}
       {build && (
         <Logs

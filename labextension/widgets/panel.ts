@@ -5,12 +5,13 @@ import * as React from 'react';
 import { DeployPanel } from '../components/DeployPanel';
 import { DeployModel } from '../model';
 import { deployIcon } from '../icons';
+import { Wire } from '../types';
 
 /** The Lumino shell of the Deploy side panel. */
 export class DeployPanelWidget extends ReactWidget {
   constructor(
     readonly model: DeployModel,
-    private readonly _onDeploy: () => void
+    private readonly _onDeploy: (rollout?: Wire.IRollout) => void
   ) {
     super();
     this.id = 'jupyter-deploy-panel';

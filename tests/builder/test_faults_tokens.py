@@ -11,6 +11,8 @@ import requests
 from builder_helpers import BuilderProcess, bundle_tarball, cleanup
 
 from jupyter_deploy.builder.app import create_app
+from jupyter_deploy.builder.backends.local import LocalBackend
+from jupyter_deploy.builder.core import BuildService
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +34,9 @@ ROUTES = [  # every /v1 route, with the least role that may call it
     ("PUT", "/v1/deployments/tok/secrets/DB_PASSWORD", "admin"),
     ("DELETE", "/v1/deployments/tok/secrets/DB_PASSWORD", "admin"),
     ("GET", "/v1/audit", "admin"),
+    ("POST", "/v1/deployments/tok/promote", "deploy"),
+    ("POST", "/v1/deployments/tok/abort", "deploy"),
+    ("POST", "/v1/deployments/tok/split", "deploy"),
 ]
 
 
@@ -53,7 +58,9 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuilderProcess
 
 
 def test_the_table_names_every_route_of_the_app(tmp_path: Path) -> None:
-    app = create_app(None, "x" * 24)  # type: ignore[arg-type]
+    state = tmp_path / "state"
+    service = BuildService(state, LocalBackend(state, {"reuse_site_packages": True}))
+    app = create_app(service, "x" * 24)
     served = {
         (method, route.path)
         for route in app.app.routes  # type: ignore[attr-defined]

@@ -25,6 +25,8 @@ ROUTES = [
     ("GET", ("deployments", "x")),
     ("GET", ("deployments", "x", "module")),
     ("POST", ("deployments", "x", "rollback")),
+    ("POST", ("deployments", "x", "promote")),
+    ("POST", ("deployments", "x", "abort")),
     ("DELETE", ("deployments", "x")),
     ("POST", ("deployments", "x", "invoke")),
     ("GET", ("builds", "b1")),

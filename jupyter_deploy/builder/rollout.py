@@ -1,0 +1,465 @@
+"""Canary and shadow rollouts: a traffic stage between a green build and a full switch.
+
+A build sent with `canary=PERCENT` (or `shadow=PERCENT`) runs the usual pipeline; at the switch
+step, instead of handing the stable port to the new version, the pipeline calls `on_switch`:
+
+    start the current version again on a fresh private port (not on the stable port)
+    -> start the router (nginx) on the stable port: PERCENT to the candidate, or copies of it
+    -> the current version's old process closes its listeners and drains (its queued
+       connections move to the router: tcp_migrate_req)            => split running
+    promote: the candidate opens the stable port -> the router quits gracefully
+             -> the current version drains and stops; the candidate is live
+    abort:   the current version opens the stable port -> the router quits gracefully
+             -> the candidate drains and stops; it is marked failed
+
+So the router exists only while a split runs. The split's record is a JSON file under
+`<state>/rollouts/<name>/` (a restarted builder picks it up; the router, in its own session,
+keeps serving meanwhile). A watcher aborts a canary whose error rate or p95 goes over the
+thresholds given at start, once it has answered MIN_REQUESTS requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.core import BuildService, free_port
+from jupyter_deploy.builder.pipeline import BuildLog
+from jupyter_deploy.builder.router import Answer, Router, Split, is_router, read_log
+from jupyter_deploy.errors import Conflict, InvalidRequest
+from jupyter_deploy.wire import Json, check_name
+
+MODES = ("canary", "shadow")
+MIN_REQUESTS = 20
+WATCH_EVERY = 1.0
+RECENT = 30.0  # seconds over which the request rate is measured
+MAX_DIFFERING = 20  # the newest differing requests a shadow lists
+MAX_INPUT_CHARS = 500
+
+
+@dataclass
+class Plan:
+    """What a build asked for at the switch step."""
+
+    mode: str
+    percent: int
+    max_error_rate: float | None = None
+    max_p95_ms: float | None = None
+
+
+@dataclass
+class Record:
+    """A running split, as persisted."""
+
+    name: str
+    mode: str
+    percent: int
+    build_id: str
+    stable_version: int
+    candidate_version: int
+    public_port: int
+    control_port: int
+    router_pid: int
+    started_at: float
+    max_error_rate: float | None = None
+    max_p95_ms: float | None = None
+
+
+@dataclass
+class Tally:
+    """Answers read so far from a split's access log, per upstream port."""
+
+    offset: int = 0
+    answers: dict[int, list[Answer]] = field(default_factory=dict)
+
+
+def parse_plan(params: Mapping[str, str]) -> Plan | None:
+    """The rollout a build's query asks for (`canary=N` or `shadow=N`), or None; 400 if wrong."""
+    asked = [mode for mode in MODES if params.get(mode) not in (None, "")]
+    if not asked:
+        return None
+    if len(asked) > 1:
+        raise InvalidRequest("Send canary=PERCENT or shadow=PERCENT, not both.")
+    mode, text = asked[0], params[asked[0]]
+    top = 99 if mode == "canary" else 100
+    if not text.isdigit() or not 1 <= int(text) <= top:
+        raise InvalidRequest(f"{mode}={text!r}: give a whole percentage from 1 to {top}.")
+    return Plan(
+        mode,
+        int(text),
+        _threshold(params, "max_error_rate", 0.0, 1.0),
+        _threshold(params, "max_p95_ms", 0.0, None),
+    )
+
+
+def _threshold(params: Mapping[str, str], key: str, low: float, high: float | None) -> float | None:
+    text = params.get(key)
+    if text in (None, ""):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= low or (high is not None and value > high):
+        limit = f"above {low:g}" + (f" and at most {high:g}" if high is not None else "")
+        raise InvalidRequest(f"{key}={text!r}: give a number {limit}.")
+    return value
+
+
+class Rollouts:
+    """The canary/shadow stage of one build service (hooked into its pipeline's switch)."""
+
+    def __init__(self, service: BuildService) -> None:
+        self.service = service
+        self.folder = service.state.root / "rollouts"
+        self.planning = threading.Lock()
+        self.plans: dict[str, Plan] = {}
+        self.locks: dict[str, threading.Lock] = {}
+        self.tallies: dict[str, Tally] = {}
+        self.reading = threading.Lock()
+        service.pipeline.split = self.on_switch
+        self.watcher = threading.Thread(target=self._watch, name="rollout-watch", daemon=True)
+        self.watcher.start()
+
+    # --- starting ------------------------------------------------------------------------
+
+    def create_build(
+        self, name: str | None, tarball: bytes, plan: Plan | None, actor: str = "admin"
+    ) -> Json:
+        """Queue a build; with a plan, its switch step starts a split instead of a full switch."""
+        if name and self.record(name) is not None:
+            raise Conflict(f"{name} has a split running: promote or abort it before a new build.")
+        if plan is None:
+            return self.service.create_build(name, tarball, actor)
+        if self.service.backend.checks_itself:
+            raise InvalidRequest(
+                f"{plan.mode} rollouts run on the local and docker backends; "
+                f"the {self.service.backend.name} backend does not support them yet."
+            )
+        name = check_name(name)
+        if name not in self.service.state.deployment_names() or (
+            self.service.state.deployment_row(name)["live_version"] is None
+        ):
+            raise Conflict(f"A {plan.mode} needs a live version of {name}: deploy one first.")
+        with self.planning:
+            build = self.service.create_build(name, tarball, actor)
+            self.plans[build["id"]] = plan
+        return build
+
+    def on_switch(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
+        """The pipeline's switch step: start a split if the build asked for one (True), or not."""
+        with self.planning:
+            plan = self.plans.pop(build_id, None)
+        if plan is None:
+            return False
+        if old is None or old.version == version.version:
+            raise Conflict(f"A {plan.mode} needs a live version to compare with: deploy one first.")
+        with self._lock(version.deployment):
+            if self.record(version.deployment) is not None:
+                raise Conflict(f"{version.deployment} already has a split running.")
+            self._start(build_id, plan, version, old, log)
+        return True
+
+    def _start(self, build_id: str, plan: Plan, new: Version, old: Version, log: LogFn) -> None:
+        service, backend = self.service, self.service.backend
+        log(f"{plan.mode} {plan.percent}%: version {old.version} restarts behind the router")
+        current = Version(
+            old.deployment,
+            old.version,
+            old.bundle_dir,
+            old.requirements_sha256,
+            free_port(),
+            old.public_port,
+            {k: v for k, v in old.handle.items() if k == "python"},
+        )
+        backend.start(current, log)
+        router = Router(self.folder / new.deployment)
+        try:
+            _settle(backend, current)
+            service.pipeline.wait_ready(current, log)
+            split = Split(plan.mode, plan.percent, current.port, new.port)
+            control = free_port()
+            pid = router.start(split, new.public_port, control)
+        except Exception:
+            backend.stop(current, log)
+            raise
+        record = Record(
+            new.deployment,
+            plan.mode,
+            plan.percent,
+            build_id,
+            old.version,
+            new.version,
+            new.public_port,
+            control,
+            pid,
+            time.time(),
+            plan.max_error_rate,
+            plan.max_p95_ms,
+        )
+        self._write(record)
+        log(f"router (nginx, pid {pid}) on port {new.public_port}: {self._describe_split(record)}")
+        backend.begin_stop(old)  # its queued connections move to the router's listener
+        service.state.update_version(old.deployment, old.version, port=current.port)
+        service.state.update_version(old.deployment, old.version, handle=current.handle)
+        backend.stop(old, log)
+        url = backend.stable_url(new.deployment, new.public_port)
+        log(f"{plan.mode} running at {url}: promote or abort it")
+        service.state.set_phase(build_id, "live", url=url)
+
+    def set_percent(self, name: str, percent: object) -> Json:
+        """Change a running split's share: the router reloads gracefully (no dropped request)."""
+        self.service.state.deployment_row(name)
+        with self._lock(name):
+            record = self.record(name)
+            if record is None:
+                raise Conflict(f"{name} has no canary or shadow running.")
+            top = 99 if record.mode == "canary" else 100
+            if not isinstance(percent, int) or isinstance(percent, bool) or not 1 <= percent <= top:
+                raise InvalidRequest(
+                    f'Send {{"percent": N}} with N a whole number from 1 to {top}, not {percent!r}.'
+                )
+            current = int(self._row(name, record.stable_version)["port"])
+            candidate = int(self._row(name, record.candidate_version)["port"])
+            split = Split(record.mode, percent, current, candidate)
+            Router(self.folder / name).reload(
+                record.router_pid, split, record.public_port, record.control_port
+            )
+            record.percent = percent
+            self._write(record, keep_figures=True)
+            BuildLog(self.service.state, record.build_id)(
+                f"{record.mode} now {self._describe_split(record)} (router reloaded)"
+            )
+            return self.figures(record)
+
+    # --- ending ----------------------------------------------------------------------------
+
+    def promote(self, name: str) -> Json:
+        """All traffic to the candidate; the current version drains and stops."""
+        return self._end(name, promote=True, reason="promoted")
+
+    def abort(self, name: str, reason: str = "aborted") -> Json:
+        """All traffic back to the current version; the candidate drains and stops."""
+        return self._end(name, promote=False, reason=reason)
+
+    def _end(self, name: str, promote: bool, reason: str) -> Json:
+        self.service.state.deployment_row(name)
+        with self._lock(name):
+            record = self.record(name)
+            if record is None:
+                raise Conflict(f"{name} has no canary or shadow running.")
+            log = BuildLog(self.service.state, record.build_id)
+            figures = self.figures(record)
+            keep, drop = (
+                (record.candidate_version, record.stable_version)
+                if promote
+                else (record.stable_version, record.candidate_version)
+            )
+            kept, dropped = self._version(name, keep), self._version(name, drop)
+            log(f"{record.mode} {reason}: version {keep} takes the stable port back")
+            self.service.backend.publish(kept, log)
+            Router(self.folder / name).quit(record.router_pid)
+            log("router stopped: the stable port is served by the model service alone")
+            if promote:
+                self.service.state.set_live(name, keep)
+            else:
+                self.service.state.update_version(name, drop, status="failed")
+            self._forget(name)
+            self.service.backend.stop(dropped, log)
+            self.service.state.update_version(name, drop, handle=dropped.handle)
+        return {"name": name, "outcome": reason, "live_version": keep, "split": figures}
+
+    def end_for_delete(self, name: str) -> None:
+        """Stop the router of a deployment being deleted (its versions are stopped by delete)."""
+        with self._lock(name):
+            record = self.record(name)
+            if record is not None:
+                Router(self.folder / name).quit(record.router_pid, timeout=5)
+                self._forget(name)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def record(self, name: str) -> Record | None:
+        """The running split of `name`, or None."""
+        path = self.folder / name / "split.json"
+        try:
+            return Record(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def describe(self, name: str) -> Json | None:
+        """The split part of a Deployment answer: both sides' figures, or None."""
+        record = self.record(name)
+        return None if record is None else self.figures(record)
+
+    def figures(self, record: Record) -> Json:
+        """Both versions side by side: requests, rate, error rate, p95 (from the router's log)."""
+        with self.reading:
+            tally = self.tallies.setdefault(record.name, Tally())
+            answers, tally.offset = read_log(self.folder / record.name / "access.log", tally.offset)
+            for answer in answers:
+                tally.answers.setdefault(answer.port, []).append(answer)
+        ports = {
+            int(self._row(record.name, v)["port"]): v
+            for v in (record.stable_version, record.candidate_version)
+        }
+        sides = {v: _side(tally.answers.get(p, []), v) for p, v in ports.items()}
+        stable_port, candidate_port = list(ports)
+        agreement = (
+            _agreement(tally.answers.get(stable_port, []), tally.answers.get(candidate_port, []))
+            if record.mode == "shadow"
+            else None
+        )
+        return {
+            "mode": record.mode,
+            "percent": record.percent,
+            "build_id": record.build_id,
+            "started_at": _iso(record.started_at),
+            "router": "running" if is_router(record.router_pid) else "stopped",
+            "auto_abort": {
+                "max_error_rate": record.max_error_rate,
+                "max_p95_ms": record.max_p95_ms,
+            },
+            "stable": sides[record.stable_version],
+            "candidate": sides[record.candidate_version],
+            "agreement": agreement,
+        }
+
+    def _describe_split(self, record: Record) -> str:
+        if record.mode == "canary":
+            return (
+                f"{100 - record.percent}% to version {record.stable_version}, "
+                f"{record.percent}% to version {record.candidate_version}"
+            )
+        return (
+            f"version {record.stable_version} answers; {record.percent}% of requests are "
+            f"copied to version {record.candidate_version}"
+        )
+
+    # --- the watcher -----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(WATCH_EVERY)
+            with contextlib.suppress(Exception):
+                self.check_thresholds()
+
+    def check_thresholds(self) -> list[str]:
+        """Abort every canary over its thresholds; the names aborted."""
+        aborted = []
+        names = [p.name for p in self.folder.iterdir()] if self.folder.is_dir() else []
+        for name in names:
+            record = self.record(name)
+            if record is None or (record.max_error_rate is None and record.max_p95_ms is None):
+                continue
+            reason = _over(record, self.figures(record)["candidate"])
+            if reason:
+                self.abort(name, reason=f"aborted automatically: {reason}")
+                aborted.append(name)
+        return aborted
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self.planning:
+            return self.locks.setdefault(name, threading.Lock())
+
+    def _write(self, record: Record, keep_figures: bool = False) -> None:
+        path = self.folder / record.name / "split.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(asdict(record), indent=1))
+        path.with_suffix(".tmp").replace(path)
+        if not keep_figures:
+            self.tallies[record.name] = Tally()
+
+    def _forget(self, name: str) -> None:
+        shutil.rmtree(self.folder / name, ignore_errors=True)
+        self.tallies.pop(name, None)
+
+    def _row(self, name: str, version: int) -> Any:
+        return self.service.state.version_row(name, version)
+
+    def _version(self, name: str, version: int) -> Version:
+        return self.service._version(self._row(name, version))
+
+
+def _settle(backend: Backend, version: Version, timeout: float = 5.0) -> None:
+    """Wait until a just-started process is visible as itself.
+
+    Right after exec, /proc/PID/cmdline can still read empty for a moment (the kernel fills
+    it in after the point where Popen returns), and `is_running` would say the service died.
+    """
+    deadline = time.monotonic() + timeout
+    while not backend.is_running(version) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _side(answers: list[Answer], version: int) -> Json:
+    times = sorted(a.seconds for a in answers)
+    errors = sum(1 for a in answers if a.status >= 500)
+    recent_from = time.time() - RECENT
+    recent = sum(1 for a in answers if a.at >= recent_from)
+    return {
+        "version": version,
+        "requests": len(answers),
+        "errors": errors,
+        "error_rate": round(errors / len(answers), 4) if answers else None,
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))] * 1000, 2) if times else None,
+        "rate_per_s": round(recent / RECENT, 2),
+    }
+
+
+def _agreement(stable: list[Answer], candidate: list[Answer]) -> Json:
+    """How often the copy's answer equals the stable one (same status and body digest).
+
+    Pairs are joined by nginx's request id; the newest differing requests are listed with
+    their input (empty when it was over the router's 64 KiB body buffer).
+    """
+    answered = {a.request_id: a for a in stable if a.request_id not in ("", "-")}
+    pairs = [(answered[c.request_id], c) for c in candidate if c.request_id in answered]
+    differing = [(s, c) for s, c in pairs if (s.status, s.digest) != (c.status, c.digest)]
+    return {
+        "compared": len(pairs),
+        "agreeing": len(pairs) - len(differing),
+        "rate": round(1 - len(differing) / len(pairs), 4) if pairs else None,
+        "differing": [
+            {
+                "request_id": s.request_id,
+                "input": (s.body or c.body)[:MAX_INPUT_CHARS],
+                "stable_status": s.status,
+                "candidate_status": c.status,
+            }
+            for s, c in differing[-MAX_DIFFERING:]
+        ],
+    }
+
+
+def _over(record: Record, candidate: Json) -> str:
+    if candidate["requests"] < MIN_REQUESTS:
+        return ""
+    rate, p95 = candidate["error_rate"], candidate["p95_ms"]
+    if record.max_error_rate is not None and rate is not None and rate > record.max_error_rate:
+        return f"error rate {rate:.1%} over {record.max_error_rate:.1%}"
+    if record.max_p95_ms is not None and p95 is not None and p95 > record.max_p95_ms:
+        return f"p95 {p95:g} ms over {record.max_p95_ms:g} ms"
+    return ""
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def stop_routers(state_dir: Path) -> None:
+    """Quit every router a build service with this state started (the embedded builder's exit)."""
+    folder = state_dir / "rollouts"
+    for record in folder.glob("*/split.json") if folder.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            Router(record.parent).quit(int(json.loads(record.read_text())["router_pid"]), 5)
