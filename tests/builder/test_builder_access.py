@@ -73,9 +73,9 @@ def test_a_key_is_shown_once_listed_masked_and_revoked_without_a_rebuild(
     created = cli(builder, "keys", "create", "env", "--label", "shop")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    builds = client.deployment("env")["builds"]
-    assert builds[-1]["kind"] == "restart"
-    assert client.wait(builds[-1]["id"])["phase"] == "live"
+    restart = client.build(client.deployment("env")["latest_build"])
+    assert restart["kind"] == "restart"
+    assert client.wait(restart["id"])["phase"] == "live"
     # Then the deployment needs it (its smoke test passed with the builder's internal key)
     assert ask(url, "HOME").status_code == 401
     assert ask(url, "HOME", key).status_code == 200
@@ -86,7 +86,7 @@ def test_a_key_is_shown_once_listed_masked_and_revoked_without_a_rebuild(
     settle(client, second)
     key_id = next(k["id"] for k in client.keys("env") if k["label"] == "shop")
     assert cli(builder, "keys", "revoke", "env", key_id).returncode == 0
-    client.wait(client.deployment("env")["builds"][-1]["id"])
+    client.wait(client.deployment("env")["latest_build"])
     assert ask(url, "HOME", key).status_code == 401
     assert ask(url, "HOME", second["key"]).status_code == 200
     assert [k["label"] for k in client.keys("env")] == ["app"]
@@ -102,7 +102,7 @@ def test_a_secret_reaches_the_model_masked_and_is_written_nowhere_else(
     # When a secret is set from stdin
     done = cli(builder, "secrets", "set", "env", "DB_PASSWORD", stdin="s3cr3t-value\n")
     assert done.returncode == 0, done.stderr
-    client.wait(client.deployment("env")["builds"][-1]["id"])
+    client.wait(client.deployment("env")["latest_build"])
     # Then the model service sees it as an environment variable, after a restart, no rebuild
     assert ask(url, "DB_PASSWORD").json() == {"prediction": "s3cr3t-value"}
     deployment = client.deployment("env")
@@ -113,11 +113,10 @@ def test_a_secret_reaches_the_model_masked_and_is_written_nowhere_else(
     for path in builder.state.rglob("*"):
         if path.is_file() and path.suffix != ".sqlite3" and "sqlite3" not in path.name:
             assert b"s3cr3t-value" not in path.read_bytes(), path
-    for build in deployment["builds"]:
-        assert "s3cr3t" not in client.logs(build["id"]).text
+    assert "s3cr3t" not in client.logs(deployment["latest_build"]).text  # (every log: above)
     # When it is removed, then the model no longer sees it
     assert cli(builder, "secrets", "unset", "env", "DB_PASSWORD").returncode == 0
-    client.wait(client.deployment("env")["builds"][-1]["id"])
+    client.wait(client.deployment("env")["latest_build"])
     assert ask(url, "DB_PASSWORD").json() == {"prediction": "unset"}
 
 
