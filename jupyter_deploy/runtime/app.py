@@ -24,6 +24,7 @@ from typing import Any
 from .batching import Batcher, shielded
 from .encode import dumps
 from .metrics import Metrics
+from .oip import OpenInference
 from .openapi import openapi_document
 from .validate import Invalid, check, check_object
 
@@ -110,7 +111,10 @@ class ModelService:
         self.loading: asyncio.Task[None] | None = None
         self.inline, self.fast_calls = False, 0
         self.proven_size = 0  # the largest body predict has been fast for
-        self.openapi = dumps(openapi_document(self.metadata, bool(self.settings.api_keys)))
+        self.oip = OpenInference(self)  # the Open Inference Protocol's /v2 routes
+        document = openapi_document(self.metadata, bool(self.settings.api_keys))
+        document["paths"].update(self.oip.openapi_paths())
+        self.openapi = dumps(document)
         self.routes = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
@@ -120,7 +124,7 @@ class ModelService:
             ("POST", "/predict"): self.predict_one,
             ("POST", "/predict/batch"): self.predict_many,
         }
-        self.public = {"/healthz", "/readyz"}
+        self.public = {"/healthz", "/readyz", *self.oip.public}
 
     # --- ASGI ----------------------------------------------------------------------------
 
@@ -133,9 +137,9 @@ class ModelService:
             return
         started = time.perf_counter()
         path, method = scope["path"], scope["method"]
-        route = path if any(p == path for _, p in self.routes) else "other"
+        route = path if any(p == path for _, p in self.routes) else self.oip.label(path)
         try:
-            handler = self.routes.get((method, path))
+            handler = self.routes.get((method, path)) or self.oip.route(method, path)
             if handler is None:
                 raise self._no_route(method, path)
             if path not in self.public:

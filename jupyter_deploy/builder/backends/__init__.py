@@ -14,13 +14,19 @@ BACKENDS = {
     "docker": "jupyter_deploy.builder.backends.docker:DockerBackend",
     "kubernetes": "jupyter_deploy.builder.backends.kubernetes:KubernetesBackend",
 }
+# targets a backend can be given with `-o target=NAME` (docs/kubernetes.md)
+TARGETS = {("kubernetes", "kserve"): "jupyter_deploy.builder.backends.kserve:KServeBackend"}
 
 
 def make_backend(name: str, state_dir: Path, options: dict[str, Any] | None = None) -> Backend:
     """An instance of the backend called `name`."""
     if name not in BACKENDS:
         raise BackendUnavailable(f"No backend {name!r}: choose one of {', '.join(BACKENDS)}.")
-    module_name, _, class_name = BACKENDS[name].partition(":")
+    target = str((options or {}).get("target") or "")
+    if target and (name, target) not in TARGETS:
+        known = ", ".join(t for b, t in TARGETS if b == name) or "none"
+        raise BackendUnavailable(f"The {name} backend has no target {target!r} (targets: {known}).")
+    module_name, _, class_name = TARGETS.get((name, target), BACKENDS[name]).partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:

@@ -1,0 +1,155 @@
+"""KServe target of the Kubernetes backend: one InferenceService per deployment name.
+
+Chosen with `--backend kubernetes -o target=kserve`; the plain Deployment/Service/HPA stays the
+default. The image is the one the Kubernetes backend builds and pushes; it runs as a custom
+predictor (`kserve-container` on port 8080) and speaks the Open Inference Protocol v2 beside
+/predict, so KServe's probes and clients work. Traffic and scaling then come from KServe:
+
+Options (besides the Kubernetes backend's registry, namespace, kubeconfig, cpu, memory,
+max_replicas, url_template, rollout_timeout, poll_seconds, dry_run): `min_replicas` (1; 0 lets
+KServe scale to zero in Serverless mode), `canary_percent` (unset: a new version takes all
+traffic once ready; N: it takes N % and the previous ready revision keeps the rest),
+`kserve_mode` (`Serverless` or `RawDeployment`, the `serving.kserve.io/deploymentMode`
+annotation; unset: the cluster's default).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from typing import Any, ClassVar
+
+from jupyter_deploy.builder.backends.base import LogFn, Version
+from jupyter_deploy.builder.backends.kubernetes import (
+    ROLLOUT_TIMEOUT,
+    KubernetesBackend,
+    manifests,
+    object_name,
+)
+from jupyter_deploy.errors import BuildFailed
+
+API = "serving.kserve.io/v1beta1"
+PORT = 8080  # KServe's port for a custom predictor container
+CONTAINER = "kserve-container"
+
+
+def inference_service(version: Version, image: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The InferenceService of one version: the Kubernetes backend's pod, as a custom predictor."""
+    deployment = manifests(version, image, options)[0]
+    pod = copy.deepcopy(deployment["spec"]["template"])
+    container = pod["spec"]["containers"][0]
+    container.update(
+        name=CONTAINER,
+        args=["--host", "0.0.0.0", "--port", str(PORT)],
+        ports=[{"containerPort": PORT, "protocol": "TCP"}],
+        readinessProbe={"httpGet": {"path": "/v2/health/ready", "port": PORT}, "periodSeconds": 5},
+        livenessProbe={"httpGet": {"path": "/v2/health/live", "port": PORT}, "periodSeconds": 10},
+    )
+    predictor: dict[str, Any] = {
+        **{k: v for k, v in pod["spec"].items() if k != "containers"},
+        "minReplicas": int(options.get("min_replicas", 1)),
+        "maxReplicas": int(options.get("max_replicas", 5)),
+        "labels": pod["metadata"]["labels"],
+        "containers": [container],
+    }
+    if options.get("canary_percent") is not None:
+        predictor["canaryTrafficPercent"] = int(options["canary_percent"])
+    metadata = copy.deepcopy(deployment["metadata"])
+    if options.get("kserve_mode"):
+        metadata["annotations"]["serving.kserve.io/deploymentMode"] = str(options["kserve_mode"])
+    return {
+        "apiVersion": API,
+        "kind": "InferenceService",
+        "metadata": metadata,
+        "spec": {"predictor": predictor},
+    }
+
+
+def is_ready(body: dict[str, Any]) -> bool:
+    """KServe reports the current generation Ready."""
+    status = body.get("status") or {}
+    generation = (body.get("metadata") or {}).get("generation", 1)
+    if status.get("observedGeneration", 0) < generation:
+        return False
+    conditions = status.get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+class KServeBackend(KubernetesBackend):
+    """Versions as updates of one InferenceService per name (KServe rolls them out)."""
+
+    name: ClassVar[str] = "kubernetes"
+
+    def start(self, version: Version, log: LogFn) -> None:
+        """Apply the InferenceService and wait until KServe reports it Ready."""
+        item = inference_service(
+            version, version.handle.get("image") or self.image(version), self.options
+        )
+        if self.options.get("dry_run"):
+            import yaml
+
+            log("dry run: this InferenceService would be applied")
+            log(yaml.safe_dump(json.loads(json.dumps(item)), sort_keys=False))
+            raise BuildFailed("Dry run: the manifest is in the build log; nothing was applied.")
+        _, path = self._paths(item)
+        previous = self._call("GET", path, ok_missing=True)
+        self._apply(item, log)
+        try:
+            self._wait_rollout(version, log)
+        except BuildFailed:
+            output = self.service_logs(version)
+            if output:
+                log("--- the new pods' output ---")
+                log(output)
+            if previous is not None:
+                log("patching the InferenceService back to the previous predictor")
+                back = {"metadata": {"annotations": previous["metadata"].get("annotations", {})}}
+                self._call("PATCH", path, body={**back, "spec": previous["spec"]}, merge=True)
+            raise
+
+    def stable_url(self, deployment: str, public_port: int) -> str:
+        """The predictor's cluster-local URL (or `url_template`, e.g. KServe's ingress host)."""
+        default = "http://{name}-predictor.{namespace}.svc.cluster.local"
+        template = str(self.options.get("url_template") or default)
+        return template.format(name=object_name(deployment), namespace=self.namespace)
+
+    def is_running(self, version: Version) -> bool:
+        """The InferenceService runs this version and is Ready."""
+        body = self._get_service(version.deployment)
+        if body is None:
+            return False
+        annotations = body.get("metadata", {}).get("annotations", {})
+        return annotations.get("jupyter-deploy/version") == str(version.version) and is_ready(body)
+
+    def remove(self, deployment: str, log: LogFn) -> None:
+        """Delete the InferenceService (KServe deletes what it made)."""
+        self._call("DELETE", self._path_of(deployment), ok_missing=True)
+        log(f"{object_name(deployment)} removed from namespace {self.namespace}")
+
+    def _paths(self, item: dict[str, Any]) -> tuple[str, str]:
+        if item["kind"] != "InferenceService":
+            return super()._paths(item)
+        base = f"/apis/{API}/namespaces/{self.namespace}/inferenceservices"
+        return base, f"{base}/{item['metadata']['name']}"
+
+    def _path_of(self, deployment: str) -> str:
+        item = {"kind": "InferenceService", "metadata": {"name": object_name(deployment)}}
+        return self._paths(item)[1]
+
+    def _get_service(self, deployment: str) -> dict[str, Any] | None:
+        return self._call("GET", self._path_of(deployment), ok_missing=True)
+
+    def _wait_rollout(self, version: Version, log: LogFn) -> None:
+        deadline = time.monotonic() + float(self.options.get("rollout_timeout", ROLLOUT_TIMEOUT))
+        while time.monotonic() < deadline:
+            body = self._get_service(version.deployment) or {}
+            if is_ready(body):
+                url = (body.get("status") or {}).get("url") or self.private_url(version)
+                log(f"KServe reports {object_name(version.deployment)} Ready at {url}")
+                return
+            time.sleep(float(self.options.get("poll_seconds", 2)))
+        raise BuildFailed(
+            "KServe did not report the InferenceService Ready: the new predictor never passed "
+            "its readiness probe (/v2/health/ready). The previous revision keeps serving."
+        )
