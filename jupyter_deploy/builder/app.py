@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.openapi import openapi_document
+from jupyter_deploy.builder.traffic import traffic_routes
 from jupyter_deploy.errors import BundleTooLarge, DeployError, InvalidRequest
 
 MAX_BUNDLE = 512 * 1024 * 1024
@@ -108,6 +109,7 @@ def create_app(service: BuildService, token: str, max_bundle: int = MAX_BUNDLE) 
         Route("/v1/deployments/{name}", delete, methods=["DELETE"]),
         Route("/v1/deployments/{name}/files/{path:path}", get_file),
         Route("/v1/deployments/{name}/rollback", rollback, methods=["POST"]),
+        *traffic_routes(service),
     ]
     handlers: dict[Any, Any] = {DeployError: _domain_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
 from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
 DEFAULT_BASE = "python:3.11-slim"
@@ -188,10 +189,16 @@ class DockerBackend(Backend):
         tag = version.handle.get("image") or image_tag(version.deployment, version.version)
         args = ["--host", "127.0.0.1", "--port", str(version.port)]
         args += ["--public-port", str(version.public_port)]
+        requests_dir = request_log_dir(self.state_dir, version.deployment, version.version)
+        requests_dir.mkdir(parents=True, exist_ok=True)
         container = self.client.containers.run(
             tag,
             command=args,
             detach=True,
+            environment={LOG_ENV: "/var/log/jupyter-deploy"},
+            volumes={
+                str(requests_dir.resolve()): {"bind": "/var/log/jupyter-deploy", "mode": "rw"}
+            },
             name=f"jd-{version.deployment}-v{version.version}-{version.port}",
             network_mode=self.options.get("network", "host"),
             labels={

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
 from jupyter_deploy.errors import BuildFailed
 
 GRACE_SECONDS = 30.0
@@ -77,6 +78,9 @@ class LocalBackend(Backend):
         command += ["--public-port", str(version.public_port)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_DEPLOY_TOKEN")}
         env["PYTHONPATH"] = str(version.bundle_dir)
+        env.setdefault(
+            LOG_ENV, str(request_log_dir(self.state_dir, version.deployment, version.version))
+        )
         with open(service_log, "ab") as out:
             child = subprocess.Popen(
                 command,
