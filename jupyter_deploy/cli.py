@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "jupyter_deploy.commands.client",
     "delete": "jupyter_deploy.commands.client",
     "list": "jupyter_deploy.commands.client",
+    "traffic": "jupyter_deploy.commands.traffic",
 }
 
 

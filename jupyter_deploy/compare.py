@@ -241,7 +241,7 @@ def run(
     cancel: threading.Event | None = None,
 ) -> Comparison:
     """Replay the cases chunk by chunk through `ask` (inputs -> outcomes); stops when
-    `cancel` is set. The synchronous driver of the magics (the server drives its own)."""
+    `cancel` is set or on KeyboardInterrupt. The magics' driver (the server drives its own)."""
     cases, skipped = cases_from(records)
     comparison = Comparison(name, len(cases), skipped)
     for start in range(0, len(cases), chunk):
@@ -249,7 +249,12 @@ def run(
             comparison.state = "cancelled"
             return comparison
         part = cases[start : start + chunk]
-        comparison.add(part, ask([case.input for case in part]))
+        try:
+            outcomes = ask([case.input for case in part])
+        except KeyboardInterrupt:  # the kernel's stop button: keep what was compared
+            comparison.state = "cancelled"
+            return comparison
+        comparison.add(part, outcomes)
         if on_progress is not None:
             on_progress(comparison)
     comparison.state = "done"
