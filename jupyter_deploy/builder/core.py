@@ -156,6 +156,7 @@ class BuildService:
             self.backend.remove(name, log)
             self.state.forget(name)
             shutil.rmtree(self.state.root / "bundles" / name, ignore_errors=True)
+            shutil.rmtree(self.state.root / "traffic" / name, ignore_errors=True)
         finally:
             with self.lock:
                 self.running.pop(name, None)

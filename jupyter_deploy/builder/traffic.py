@@ -150,6 +150,8 @@ class Traffic:
         with self.lock:  # one scrape at a time: counters must be read in order
             sources, texts = [], []
             live = self._live_versions(name)
+            if not live:  # nothing serves (or the deployment was just deleted): nothing to add
+                return []
             for version in live:
                 for replica, text, problem in metrics_texts(self.service.backend, version):
                     source = {"version": version.version, "replica": replica, "error": problem}

@@ -65,27 +65,8 @@ class RequestLog:
     @classmethod
     def from_env(cls, env: Any = None) -> RequestLog | None:
         """The log the JUPYTER_DEPLOY_REQUEST_LOG* variables describe, or None when off."""
-        from .app import env_number
-
-        env = os.environ if env is None else env
-        target = (env.get("JUPYTER_DEPLOY_REQUEST_LOG") or "").strip()
-        if target.lower() in ("", "off", "0", "false", "no"):
-            return None
-        sample = env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE", 1.0)
-        if sample > 1:
-            from .app import ConfigError
-
-            raise ConfigError(f"JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE must be 0 to 1, not {sample}")
-        redact = env.get("JUPYTER_DEPLOY_REQUEST_LOG_REDACT", "")
-        return cls(
-            target,
-            sample=sample,
-            per_second=int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_PER_SECOND", 200)),
-            max_body=int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_MAX_BODY", 4096)),
-            redact=frozenset(f.strip() for f in redact.split(",") if f.strip()),
-            max_bytes=int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_MAX_BYTES", 10 << 20)),
-            files=max(1, int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_FILES", 3))),
-        )
+        options = options_from_env(env)
+        return None if options is None else cls(**options)
 
     # --- the hot path ------------------------------------------------------------------------
 
@@ -209,3 +190,27 @@ def redact(value: Any, fields: frozenset[str]) -> Any:
     if isinstance(value, list):
         return [redact(item, fields) for item in value]
     return value
+
+
+def options_from_env(env: Any = None) -> dict[str, Any] | None:
+    """RequestLog's arguments from the environment (None when off); ConfigError names a bad
+    variable. No side effect: `python -m jupyter_deploy_runtime` checks them before serving."""
+    from .app import ConfigError, env_number
+
+    env = os.environ if env is None else env
+    target = (env.get("JUPYTER_DEPLOY_REQUEST_LOG") or "").strip()
+    if target.lower() in ("", "off", "0", "false", "no"):
+        return None
+    sample = env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE", 1.0)
+    if sample > 1:
+        raise ConfigError(f"JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE must be 0 to 1, not {sample:g}")
+    redact = env.get("JUPYTER_DEPLOY_REQUEST_LOG_REDACT", "")
+    return {
+        "target": target,
+        "sample": sample,
+        "per_second": int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_PER_SECOND", 200)),
+        "max_body": int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_MAX_BODY", 4096)),
+        "redact": frozenset(f.strip() for f in redact.split(",") if f.strip()),
+        "max_bytes": int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_MAX_BYTES", 10 << 20)),
+        "files": max(1, int(env_number(env, "JUPYTER_DEPLOY_REQUEST_LOG_FILES", 3))),
+    }

@@ -124,6 +124,18 @@ def test_bad_queries_get_400_naming_the_parameter_and_unknown_names_404(
         assert raised.value.http_status == status and named in raised.value.message
 
 
+def test_deleting_a_deployment_forgets_its_traffic(live: tuple[BuilderProcess, str]) -> None:
+    # Given a deployment that answered a request and whose figures were read
+    builder, url = live
+    requests.post(f"{url}/predict", json={"x": 1}, timeout=10)
+    builder.client().traffic("unlucky")
+    folder = builder.state / "traffic" / "unlucky"
+    assert (folder / "minutes.json").is_file() and (folder / "v1").is_dir()
+    # When it is deleted, Then its figures and request log go too
+    builder.client().delete("unlucky")
+    assert not folder.exists()
+
+
 def test_percentiles_come_from_the_histogram_buckets() -> None:
     # Given 100 requests: 90 under 1 ms, 10 between 5 and 10 ms (cumulative buckets)
     cumulative = [90.0, 90, 90, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
-from compiler_helpers import code
+from builder_helpers import free_port
+from compiler_helpers import code, make_notebook
 from runtime_helpers import Service, post, start_service
+
+from jupyter_deploy.compiler import compile_notebook
 
 MODEL = """\
 def predict(x: float, card: str = "", note: str = "") -> dict:
@@ -154,3 +161,30 @@ def test_the_log_goes_to_stdout_as_json_lines_and_is_off_by_default(tmp_path: Pa
     assert json.loads(lines[0])["input"] == {"x": 3}
     assert '"kind":"request"' not in silent.log.read_text()
     assert not list(tmp_path.rglob("requests-*.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE": "2"}, "JUPYTER_DEPLOY_REQUEST_LOG_SAMPLE must be"),
+        ({"JUPYTER_DEPLOY_REQUEST_LOG_MAX_BODY": "big"}, "JUPYTER_DEPLOY_REQUEST_LOG_MAX_BODY"),
+    ],
+)
+def test_a_bad_request_log_setting_stops_the_service_at_once_naming_it(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    # Given a bundle, When it is served with the log on and a bad log setting
+    bundle = compile_notebook(make_notebook(code(MODEL, "predict")), name="conf")
+    folder = bundle.write(tmp_path / "b")
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--port", str(free_port())]
+    env = {"JUPYTER_DEPLOY_REQUEST_LOG": str(tmp_path / "log"), **env}
+    done = subprocess.run(
+        command,
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(folder), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    # Then it exits 2 at once with one line naming the variable
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
