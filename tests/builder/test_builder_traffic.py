@@ -80,7 +80,8 @@ def test_traffic_against_a_live_deployment_shows_in_the_figures_and_the_requests
     assert sum(m["requests"] for m in figures["series"]) == 26
     assert figures["sources"] == [{"version": 1, "replica": "main", "error": ""}]
     # And the newest requests are listed first with their input and output
-    newest = logged(client, 10, limit=10)
+    assert len(logged(client, 26, limit=50)) == 26  # every request is in the log by now
+    newest = client.recent_requests("unlucky", limit=10)["requests"]
     assert len(newest) == 10
     assert newest[0]["input"] == {"x": 13} and newest[0]["status"] == 500
     assert newest[-1]["input"] == {"x": 115}

@@ -21,7 +21,7 @@ def test_traffic_prints_the_figures_and_the_newest_requests(
     build = client.wait(client.create_build("times", bundle_tarball(3, name="times"))["id"])
     for x in range(5):
         requests.post(f"{build['url']}/predict", json={"x": x}, timeout=10)
-    time.sleep(0.6)  # the request log writes 5 times a second
+    time.sleep(1.5)  # the request log writes 5 times a second
     # When `jupyter deploy traffic times --limit 2` runs
     done = cli(builder, "traffic", "times", "--limit", "2", cwd=tmp_path)
     # Then it prints the totals (the smoke test included) and the 2 newest requests

@@ -16,7 +16,7 @@ url = BuilderClient.from_env().deployment("magic-watch")["url"]
 for score in (0.1, 0.3, 0.45, 0.48, 0.55, 0.9):
     requests.post(url + "/predict", json={"score": score}, timeout=10)
 requests.post(url + "/predict", json={"score": "high"}, timeout=10)
-time.sleep(0.6)  # the request log writes 5 times a second
+time.sleep(1.5)  # the request log writes 5 times a second
 """
 CELLS = [
     "%load_ext jupyter_deploy",
