@@ -9,7 +9,8 @@ exports a notebook whose predict cell also defines `predict_batch` (one vectoris
 many rows): our service groups concurrent requests, the bare app calls predict per request.
 The "request log on" case runs our service with every request written to the request log
 (JUPYTER_DEPLOY_REQUEST_LOG set to a folder, default sampling and caps); "log on, no cap"
-writes every request. Cold start is process
+writes every request; "log-cost" compares that with our own service with the log off (the
+baseline column is then ours, not the bare app). `--cases` picks cases. Cold start is process
 start to the first 200 from /readyz. Needs `wrk` (Debian's package).
 """
 
@@ -135,12 +136,17 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> float:
 
 
 def compare(
-    bundle: Path, script: Path, connections: int, args: argparse.Namespace, ours: Any = start_ours
+    bundle: Path,
+    script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    ours: Any = start_ours,
+    baseline: Any = start_bare,
 ) -> tuple[float, float]:
-    """Mean requests/s of (ours, bare), alternating runs."""
+    """Mean requests/s of (ours, the baseline: the bare app by default), alternating runs."""
     results: dict[str, list[float]] = {"ours": [], "bare": []}
     for _ in range(args.rounds):
-        for kind, start in (("ours", ours), ("bare", start_bare)):
+        for kind, start in (("ours", ours), ("bare", baseline)):
             port = free_port()
             process = start(bundle, port)
             try:
@@ -180,12 +186,13 @@ def cold_start(bundle: Path, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-CASES: dict[str, Any] = {
-    "single": ("single row", start_ours),
-    "logged": ("single row, request log on", start_logged),
-    "logged-all": ("single row, log on, no cap", start_logged_all),
-    "batch": ("predict_batch", start_ours),
-    "cold": ("cold start", None),
+CASES: dict[str, Any] = {  # label, ours, baseline
+    "single": ("single row", start_ours, start_bare),
+    "logged": ("single row, request log on", start_logged, start_bare),
+    "logged-all": ("single row, log on, no cap", start_logged_all, start_bare),
+    "log-cost": ("log on, no cap / ours with log off", start_logged_all, start_ours),
+    "batch": ("predict_batch", start_ours, start_bare),
+    "cold": ("cold start", None, None),
 }
 
 
@@ -207,15 +214,15 @@ def main() -> None:
     )
     single, batched = export(work / "single", SINGLE), export(work / "batched", BATCHED)
     print(f"{'case':<44} {'ours req/s':>11} {'bare req/s':>11} {'ratio':>7}")
-    bundles = {"single": single, "logged": single, "logged-all": single, "batch": batched}
+    bundle_of = {case: batched if case == "batch" else single for case in CASES}
     for case in args.cases:
         if case == "cold":
             seconds = cold_start(single)
             print(f"cold start (process start to /readyz 200), median of 5: {seconds:.2f} s")
             continue
-        label, start = CASES[case]
+        label, start, baseline = CASES[case]
         for connections in args.connections:
-            ours, bare = compare(bundles[case], script, connections, args, start)
+            ours, bare = compare(bundle_of[case], script, connections, args, start, baseline)
             name = f"{label}, {connections} connections"
             print(f"{name:<44} {ours:>11.0f} {bare:>11.0f} {ours / bare:>6.2f}x", flush=True)
     shutil.rmtree(work, ignore_errors=True)

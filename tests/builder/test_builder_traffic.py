@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,11 +31,10 @@ def unlucky_tarball() -> bytes:
     return compile_notebook(nb, name="unlucky", source_path="unlucky.ipynb").tarball()
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[BuilderProcess, str]]:
-    """A builder process (local backend) with `unlucky` live; its stable URL."""
-    state = tmp_path / "state"
-    builder = BuilderProcess(state, options=BACKEND_OPTIONS["local"]).start()
+@contextlib.contextmanager
+def unlucky_live(state: Path, backend_name: str) -> Iterator[tuple[BuilderProcess, str]]:
+    """A builder process on this backend with `unlucky` live; its stable URL."""
+    builder = BuilderProcess(state, options=BACKEND_OPTIONS[backend_name]).start()
     try:
         client = builder.client()
         build = client.wait(client.create_build("unlucky", unlucky_tarball())["id"])
@@ -43,6 +43,21 @@ def live(tmp_path: Path) -> Iterator[tuple[BuilderProcess, str]]:
     finally:
         builder.stop()
         cleanup(state)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[BuilderProcess, str]]:
+    """`unlucky` live on the local backend."""
+    with unlucky_live(tmp_path / "state", "local") as running:
+        yield running
+
+
+@pytest.fixture
+def live_on_each_backend(tmp_path: Path, backend_name: str) -> Iterator[tuple[BuilderProcess, str]]:
+    """`unlucky` live on the local backend, and on a real Docker engine (its log folder is
+    mounted into the container)."""
+    with unlucky_live(tmp_path / "state", backend_name) as running:
+        yield running
 
 
 def logged(client: Any, count: int, **query: Any) -> list[dict[str, Any]]:
@@ -56,9 +71,9 @@ def logged(client: Any, count: int, **query: Any) -> list[dict[str, Any]]:
 
 
 def test_traffic_against_a_live_deployment_shows_in_the_figures_and_the_requests(
-    live: tuple[BuilderProcess, str],
+    live_on_each_backend: tuple[BuilderProcess, str],
 ) -> None:
-    builder, url = live
+    builder, url = live_on_each_backend
     client = builder.client()
     # Given 20 good requests, 3 that are not valid input and 2 that make predict fail
     with requests.Session() as session:
