@@ -304,7 +304,7 @@ def recent_requests(
     found: list[Json] = []
     for version, lines in _log_sources(service, name):
         taken = 0
-        for line in reversed(lines):
+        for line in lines:
             if taken >= limit:
                 break
             record = _record(line)
@@ -339,8 +339,8 @@ def _record(line: str) -> Json | None:
     return record if isinstance(record, dict) else None
 
 
-def _log_sources(service: BuildService, name: str) -> Iterator[tuple[int, list[str]]]:
-    """(version, lines oldest first) for each request log file or pod of `name`."""
+def _log_sources(service: BuildService, name: str) -> Iterator[tuple[int, Iterator[str]]]:
+    """(version, lines newest first) for each request log file or pod of `name`."""
     rows = service.state.versions(name)
     if service.backend.name == "kubernetes":
         for row in rows:
@@ -350,13 +350,32 @@ def _log_sources(service: BuildService, name: str) -> Iterator[tuple[int, list[s
     for row in rows:
         folder = request_log_dir(service.state.root, name, int(row["version"]))
         for path in sorted(folder.glob("requests-*.jsonl")):
-            try:
-                yield int(row["version"]), path.read_text(errors="replace").splitlines()
-            except OSError:
-                continue
+            yield int(row["version"]), _lines_from_end(path)
 
 
-def _pod_logs(backend: Any, version: Version) -> Iterator[tuple[int, list[str]]]:
+def _lines_from_end(path: Path, block: int = 1 << 16) -> Iterator[str]:
+    """A file's lines, last first, read from its end in blocks (a reader wanting the newest
+    50 of a 10 MiB log reads a few blocks, not the file)."""
+    try:
+        with open(path, "rb") as file:
+            position = file.seek(0, os.SEEK_END)
+            rest = b""
+            while position > 0:
+                step = min(block, position)
+                position -= step
+                file.seek(position)
+                lines = (file.read(step) + rest).split(b"\n")
+                rest = lines.pop(0)  # the start of a line that began in an earlier block
+                for line in reversed(lines):
+                    if line:
+                        yield line.decode("utf-8", "replace")
+            if rest:
+                yield rest.decode("utf-8", "replace")
+    except OSError:  # rotated away while reading: what was read stands
+        return
+
+
+def _pod_logs(backend: Any, version: Version) -> Iterator[tuple[int, Iterator[str]]]:
     from jupyter_deploy.errors import BuildFailed
 
     path, pods = _pods(backend, version)
@@ -365,7 +384,7 @@ def _pod_logs(backend: Any, version: Version) -> Iterator[tuple[int, list[str]]]
             text = backend._call_text(f"{path}/{pod}/log", query=[("tailLines", "2000")])
         except BuildFailed:
             continue
-        yield version.version, text.splitlines()
+        yield version.version, reversed(text.splitlines())
 
 
 # --- the REST routes (mounted by builder/app.py) ------------------------------------------------

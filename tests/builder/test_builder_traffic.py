@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import requests
 from builder_helpers import BACKEND_OPTIONS, BuilderProcess, cleanup
 from compiler_helpers import code, make_notebook
 
-from jupyter_deploy.builder.traffic import quantile
+from jupyter_deploy.builder.traffic import _lines_from_end, quantile
 from jupyter_deploy.compiler import compile_notebook
 from jupyter_deploy.errors import DeployError
 
@@ -159,3 +160,14 @@ def test_percentiles_come_from_the_histogram_buckets() -> None:
     assert quantile(0.5, cumulative) == pytest.approx(0.5 / 0.9 * 0.001)
     assert quantile(0.95, cumulative) == pytest.approx(0.0075)
     assert quantile(0.95, [0.0] * 14) is None
+
+
+def test_a_request_log_is_read_from_its_end_in_blocks(tmp_path: Path) -> None:
+    # Given a log file of 5,000 lines of different lengths
+    path = tmp_path / "requests-1.jsonl"
+    lines = [json.dumps({"n": n, "pad": "x" * (n % 37)}) for n in range(5000)]
+    path.write_text("\n".join(lines) + "\n")
+    # When it is read from its end, in blocks smaller than a line or much larger
+    # Then every line comes back whole, newest first
+    assert list(_lines_from_end(path, block=7)) == lines[::-1]
+    assert list(_lines_from_end(path)) == lines[::-1]
