@@ -17,6 +17,7 @@ from tornado import web
 
 from jupyter_deploy.compare import CHUNK, Comparison, cases_from, check_last, decode, kernel_code
 from jupyter_deploy.errors import (
+    CaptureFailed,
     Conflict,
     DeployError,
     InvalidRequest,
@@ -66,7 +67,9 @@ class Traffic:
         if running is not None and running.state == "running":
             raise Conflict(f"A comparison of {name} is running: cancel it or wait for it.")
         builder = self.service.builder
-        metadata = json.loads(await asyncio.to_thread(builder.deployment_file, name, "deploy.json"))
+        metadata = _json_object(
+            await asyncio.to_thread(builder.deployment_file, name, "deploy.json")
+        )
         notebook = clean_path(path or (metadata.get("source") or {}).get("path"))
         kernel_id = await kernel_id_for(
             self.service.session_manager, self.service.kernel_manager, notebook
@@ -118,13 +121,25 @@ class Traffic:
                     self.service.kernel_manager, kernel_id, code, timeout
                 )
                 if result.error is not None:
-                    raise NoRunningKernel(f"The comparison failed in the kernel: {result.error[1]}")
+                    ename, evalue = result.error
+                    raise CaptureFailed(f"The comparison failed in the kernel ({ename}: {evalue}).")
                 comparison.add(part, decode(result.stdout, function))
             if comparison.state == "running":
                 comparison.state = "done"
         except DeployError as error:
             comparison.state, comparison.message = "failed", error.message
+        except Exception as error:  # never leave a comparison "running" for ever
+            comparison.state = "failed"
+            comparison.message = f"The comparison stopped: {type(error).__name__}: {error}"
         comparison.message = comparison.message or comparison.summary()
+
+
+def _json_object(text: str) -> Json:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _whole(value: object, key: str, default: int) -> int:
