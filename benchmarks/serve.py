@@ -7,11 +7,11 @@ uvloop + httptools, no access log, on 127.0.0.1; wrk sends POST /predict with on
 alternate (ours, bare, ours, bare, ...) and the ratio compares the means. The batching case
 exports a notebook whose predict cell also defines `predict_batch` (one vectorised call for
 many rows): our service groups concurrent requests, the bare app calls predict per request.
-The "request log on" case runs our service with every request written to the request log
-(JUPYTER_DEPLOY_REQUEST_LOG set to a folder, default sampling and caps); "log on, no cap"
-writes every request; "log-cost" compares that with our own service with the log off (the
-baseline column is then ours, not the bare app). `--cases` picks cases. Cold start is process
-start to the first 200 from /readyz. Needs `wrk` (Debian's package).
+The "request log on" case runs our service with the request log on (JUPYTER_DEPLOY_REQUEST_LOG
+set to a folder; default sampling and caps: up to 200 records a second); "log on, no cap"
+writes every request; "log-cost" and "log-cost-all" compare those with our own service with
+the log off (the baseline column is then ours, not the bare app). `--cases` picks cases.
+Cold start is process start to the first 200 from /readyz. Needs `wrk` (Debian's package).
 """
 
 from __future__ import annotations
@@ -190,7 +190,8 @@ CASES: dict[str, Any] = {  # label, ours, baseline
     "single": ("single row", start_ours, start_bare),
     "logged": ("single row, request log on", start_logged, start_bare),
     "logged-all": ("single row, log on, no cap", start_logged_all, start_bare),
-    "log-cost": ("log on, no cap / ours with log off", start_logged_all, start_ours),
+    "log-cost": ("log on, default cap / ours, log off", start_logged, start_ours),
+    "log-cost-all": ("log on, no cap / ours, log off", start_logged_all, start_ours),
     "batch": ("predict_batch", start_ours, start_bare),
     "cold": ("cold start", None, None),
 }
