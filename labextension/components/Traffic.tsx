@@ -167,6 +167,13 @@ function RequestTable(props: {
   }
   return (
     <table className="jp-Deploy-requests">
+      <colgroup>
+        <col style={{ width: '5.5em' }} />
+        <col style={{ width: '4.5em' }} />
+        <col style={{ width: '3.5em' }} />
+        <col />
+        <col />
+      </colgroup>
       <thead>
         <tr>
           <th>time</th>
