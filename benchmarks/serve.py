@@ -1,12 +1,16 @@
 """The model service against a bare Starlette + uvicorn app calling the same module.
 
-    python benchmarks/serve.py [--duration 5] [--rounds 2] [--connections 16 64]
+    python benchmarks/serve.py [--duration 5] [--rounds 2] [--connections 16 64] [--cases ...]
 
 Both serve the same exported iris bundle (scikit-learn LogisticRegression), one worker each,
 uvloop + httptools, no access log, on 127.0.0.1; wrk sends POST /predict with one row. Runs
 alternate (ours, bare, ours, bare, ...) and the ratio compares the means. The batching case
 exports a notebook whose predict cell also defines `predict_batch` (one vectorised call for
 many rows): our service groups concurrent requests, the bare app calls predict per request.
+The "request log on" case runs our service with the request log on (JUPYTER_DEPLOY_REQUEST_LOG
+set to a folder; default sampling and caps: up to 200 records a second); "log on, no cap"
+writes every request; "log-cost" and "log-cost-all" compare those with our own service with
+the log off (the baseline column is then ours, not the bare app). `--cases` picks cases.
 Cold start is process start to the first 200 from /readyz. Needs `wrk` (Debian's package).
 """
 
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 from iris import EXAMPLE, PREDICT, iris_bundle
@@ -82,11 +87,26 @@ def wait_ready(url: str, timeout: float = 60) -> float:
     raise RuntimeError(f"{url} never answered")
 
 
-def start_ours(bundle: Path, port: int) -> subprocess.Popen[bytes]:
+def start_ours(
+    bundle: Path, port: int, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """The model service, as every backend runs it."""
     command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", ".", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": str(bundle)}
+    env = {**os.environ, "PYTHONPATH": str(bundle), **(extra or {})}
     return subprocess.Popen(command, cwd=bundle, env=env, stderr=subprocess.DEVNULL)
+
+
+def start_logged(bundle: Path, port: int) -> subprocess.Popen[bytes]:
+    """The model service with the request log on, writing to a folder beside the bundle."""
+    folder = bundle.parent / f"requests-{bundle.name}"
+    return start_ours(bundle, port, {"JUPYTER_DEPLOY_REQUEST_LOG": str(folder)})
+
+
+def start_logged_all(bundle: Path, port: int) -> subprocess.Popen[bytes]:
+    """The request log on with no per-second cap: every request is written."""
+    folder = bundle.parent / f"requests-all-{bundle.name}"
+    extra = {"JUPYTER_DEPLOY_REQUEST_LOG": str(folder)}
+    return start_ours(bundle, port, {**extra, "JUPYTER_DEPLOY_REQUEST_LOG_PER_SECOND": "1e9"})
 
 
 def start_bare(bundle: Path, port: int) -> subprocess.Popen[bytes]:
@@ -116,12 +136,17 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> float:
 
 
 def compare(
-    bundle: Path, script: Path, connections: int, args: argparse.Namespace
+    bundle: Path,
+    script: Path,
+    connections: int,
+    args: argparse.Namespace,
+    ours: Any = start_ours,
+    baseline: Any = start_bare,
 ) -> tuple[float, float]:
-    """Mean requests/s of (ours, bare), alternating runs."""
+    """Mean requests/s of (ours, the baseline: the bare app by default), alternating runs."""
     results: dict[str, list[float]] = {"ours": [], "bare": []}
     for _ in range(args.rounds):
-        for kind, start in (("ours", start_ours), ("bare", start_bare)):
+        for kind, start in (("ours", ours), ("bare", baseline)):
             port = free_port()
             process = start(bundle, port)
             try:
@@ -161,12 +186,24 @@ def cold_start(bundle: Path, runs: int = 5) -> float:
     return statistics.median(times)
 
 
+CASES: dict[str, Any] = {  # label, ours, baseline
+    "single": ("single row", start_ours, start_bare),
+    "logged": ("single row, request log on", start_logged, start_bare),
+    "logged-all": ("single row, log on, no cap", start_logged_all, start_bare),
+    "log-cost": ("log on, default cap / ours, log off", start_logged, start_ours),
+    "log-cost-all": ("log on, no cap / ours, log off", start_logged_all, start_ours),
+    "batch": ("predict_batch", start_ours, start_bare),
+    "cold": ("cold start", None, None),
+}
+
+
 def main() -> None:
     """Run every case and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per case")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -177,13 +214,18 @@ def main() -> None:
         "wrk.headers['Content-Type'] = 'application/json'\n"
     )
     single, batched = export(work / "single", SINGLE), export(work / "batched", BATCHED)
-    print(f"{'case':<34} {'ours req/s':>11} {'bare req/s':>11} {'ratio':>7}")
-    for label, bundle in (("single row", single), ("predict_batch", batched)):
+    print(f"{'case':<44} {'ours req/s':>11} {'bare req/s':>11} {'ratio':>7}")
+    bundle_of = {case: batched if case == "batch" else single for case in CASES}
+    for case in args.cases:
+        if case == "cold":
+            seconds = cold_start(single)
+            print(f"cold start (process start to /readyz 200), median of 5: {seconds:.2f} s")
+            continue
+        label, start, baseline = CASES[case]
         for connections in args.connections:
-            ours, bare = compare(bundle, script, connections, args)
+            ours, bare = compare(bundle_of[case], script, connections, args, start, baseline)
             name = f"{label}, {connections} connections"
-            print(f"{name:<34} {ours:>11.0f} {bare:>11.0f} {ours / bare:>6.2f}x", flush=True)
-    print(f"cold start (process start to /readyz 200), median of 5: {cold_start(single):.2f} s")
+            print(f"{name:<44} {ours:>11.0f} {bare:>11.0f} {ours / bare:>6.2f}x", flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
 

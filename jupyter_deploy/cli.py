@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "promote": "jupyter_deploy.commands.rollout",
     "abort": "jupyter_deploy.commands.rollout",
     "split": "jupyter_deploy.commands.rollout",
+    "traffic": "jupyter_deploy.commands.traffic",
 }
 
 

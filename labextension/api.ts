@@ -5,6 +5,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { TrafficWire } from './trafficTypes';
 import { Wire } from './types';
 
 /** An error answered by the server (`{"error", "message"}`) or the network. */
@@ -193,4 +194,58 @@ function notFoundAsNull(error: unknown): null {
     return null;
   }
   throw error;
+}
+
+/** The traffic reads and "compare with notebook" of a deployment (docs/traffic.md). */
+export interface ITrafficAPI {
+  traffic(name: string, minutes?: number): Promise<TrafficWire.ITraffic>;
+  requests(
+    name: string,
+    limit?: number,
+    status?: string
+  ): Promise<TrafficWire.IRequests>;
+  startCompare(
+    name: string,
+    last: number,
+    path?: string
+  ): Promise<TrafficWire.IComparison>;
+  getCompare(name: string): Promise<TrafficWire.IComparison>;
+  cancelCompare(name: string): Promise<TrafficWire.IComparison>;
+}
+
+/** The REST client of the traffic routes (the same server extension). */
+export class TrafficAPI extends DeployAPI implements ITrafficAPI {
+  traffic(name: string, minutes = 60): Promise<TrafficWire.ITraffic> {
+    return this.request(`deployments/${enc(name)}/traffic?minutes=${minutes}`);
+  }
+
+  requests(
+    name: string,
+    limit = 20,
+    status = ''
+  ): Promise<TrafficWire.IRequests> {
+    const query = `limit=${limit}&status=${encodeURIComponent(status)}`;
+    return this.request(`deployments/${enc(name)}/requests?${query}`);
+  }
+
+  startCompare(
+    name: string,
+    last: number,
+    path?: string
+  ): Promise<TrafficWire.IComparison> {
+    return this.request(`deployments/${enc(name)}/compare`, {
+      method: 'POST',
+      body: { last, path }
+    });
+  }
+
+  getCompare(name: string): Promise<TrafficWire.IComparison> {
+    return this.request(`deployments/${enc(name)}/compare`);
+  }
+
+  cancelCompare(name: string): Promise<TrafficWire.IComparison> {
+    return this.request(`deployments/${enc(name)}/compare`, {
+      method: 'DELETE'
+    });
+  }
 }

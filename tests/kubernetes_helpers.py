@@ -42,6 +42,8 @@ class RecordedAPI(ThreadingHTTPServer):
         self.stall = False
         self.refuse: str | None = None
         self.pods = "pod-list-not-ready"
+        self.metrics = ""  # what each pod's /metrics answers through the pod proxy
+        self.pod_output = ""  # added to the recorded pod log (e.g. request log lines)
 
     def rolled_out(self, body: Json) -> Json:
         if body.get("kind") == "Deployment":
@@ -94,8 +96,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _pods(self) -> None:
         """The pods of the stalled version, and one's log (text, as the API server sends it)."""
-        if self.path.split("?")[0].endswith("/log"):
-            data = (FIXTURES / "pod-log.txt").read_bytes()
+        path = self.path.split("?")[0]
+        if path.endswith("/log") or path.endswith("/proxy/metrics"):
+            if path.endswith("/log"):
+                data = (FIXTURES / "pod-log.txt").read_bytes() + self.server.pod_output.encode()
+            else:
+                data = self.server.metrics.encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(data)))

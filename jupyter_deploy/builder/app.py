@@ -22,6 +22,7 @@ from jupyter_deploy.builder.access import Token, allows, find, role_needed
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.openapi import openapi_document
 from jupyter_deploy.builder.rollout import Rollouts, parse_plan
+from jupyter_deploy.builder.traffic import traffic_routes
 from jupyter_deploy.errors import (
     BundleTooLarge,
     Conflict,
@@ -201,6 +202,7 @@ def create_app(
         Route("/v1/deployments/{name}/promote", promote, methods=["POST"]),
         Route("/v1/deployments/{name}/abort", abort, methods=["POST"]),
         Route("/v1/deployments/{name}/split", set_split, methods=["POST"]),
+        *traffic_routes(service),
     ]
     handlers: dict[Any, Any] = {DeployError: _domain_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers)

@@ -156,6 +156,17 @@ class BuilderClient:
         params: dict[str, Any] = {"limit": limit, **({"deployment": name} if name else {})}
         return list(self._call("GET", "/v1/audit", params=params)["entries"])
 
+    def traffic(self, name: str, minutes: int = 60) -> Json:
+        """Requests, errors and latency percentiles per minute for the last `minutes`."""
+        return self._call("GET", f"/v1/deployments/{name}/traffic", params={"minutes": minutes})
+
+    def recent_requests(self, name: str, limit: int = 50, status: str | None = None) -> Json:
+        """The newest logged requests (time, status, latency, input, output), newest first."""
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        return self._call("GET", f"/v1/deployments/{name}/requests", params=params)
+
     # --- following a build, calling a deployment -------------------------------------------
 
     def wait(

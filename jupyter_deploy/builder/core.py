@@ -223,6 +223,7 @@ class BuildService:
             self.backend.remove(name, log)
             self.state.forget(name)
             shutil.rmtree(self.state.root / "bundles" / name, ignore_errors=True)
+            shutil.rmtree(self.state.root / "traffic" / name, ignore_errors=True)
             self.audit.record(actor, "delete", name)
         finally:
             with self.lock:

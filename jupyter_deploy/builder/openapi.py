@@ -132,7 +132,91 @@ SCHEMAS: dict[str, Any] = {
 }
 SCHEMAS["Deployment"]["properties"]["split"] = _ref("Split")
 
+MILLIS = {"type": ["number", "null"], "description": "Milliseconds; null without requests"}
+FIGURES = {
+    "type": "object",
+    "properties": {
+        "requests": {"type": "integer"},
+        "errors": {"type": "integer", "description": "Answers 5xx"},
+        "rejected": {"type": "integer", "description": "Answers 4xx (bad input)"},
+        "error_rate": {"type": "number"},
+        "p50_ms": MILLIS,
+        "p95_ms": MILLIS,
+        "p99_ms": MILLIS,
+    },
+}
+SCHEMAS["Traffic"] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "minutes": {"type": "integer"},
+        "interval_seconds": {"type": "number"},
+        "series": {
+            "type": "array",
+            "items": {"allOf": [FIGURES, {"properties": {"time": TIME}}]},
+            "description": "One entry per minute, oldest first",
+        },
+        "totals": FIGURES,
+        "sources": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["name", "minutes", "series", "totals"],
+}
+SCHEMAS["Requests"] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "requests": {
+            "type": "array",
+            "description": "Newest first, from the model services' request logs",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "time": TIME,
+                    "route": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "latency_ms": {"type": "number"},
+                    "input": {},
+                    "output": {},
+                    "version": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "required": ["name", "requests"],
+}
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+TRAFFIC_PATHS = {
+    "/v1/deployments/{name}/traffic": {
+        "get": {
+            "summary": "Requests, errors and latency percentiles per minute (every live replica)",
+            "parameters": [
+                NAME,
+                _query("minutes", {"type": "integer", "minimum": 1}, "Window (default 60)"),
+            ],
+            "responses": {"200": _json(_ref("Traffic"), "Figures"), **_errors("400", "401", "404")},
+        }
+    },
+    "/v1/deployments/{name}/requests": {
+        "get": {
+            "summary": "Recent requests from the request log, newest first",
+            "parameters": [
+                NAME,
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Default 50"),
+                _query("status", {"type": "string"}, "A code (200), a class (4xx) or error"),
+            ],
+            "responses": {
+                "200": _json(_ref("Requests"), "Requests"),
+                **_errors("400", "401", "404"),
+            },
+        }
+    },
+}
 BUILD_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -284,6 +368,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **_access_paths(),
             **rollout.paths(NAME, _errors),
+            **TRAFFIC_PATHS,
         },
     }
 

@@ -11,15 +11,25 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from jupyter_deploy.commands.rollout import HELPS as ROLLOUT_HELPS
 from jupyter_deploy.commands.rollout import ROLLOUT_ARGUMENTS, rollout_options
 from jupyter_deploy.errors import DeployError, InvalidRequest
-from jupyter_deploy.magics import api, commands
+from jupyter_deploy.magics import api, commands, watching
 
 ROLLOUT_COMMANDS = tuple(ROLLOUT_HELPS)
 USAGE = """\
 %deploy [FUNCTION] [--name NAME] [--builder URL] [--token T] [--no-wait] [--notebook PATH]
         [--canary PERCENT | --shadow PERCENT] [--max-error-rate R] [--max-p95-ms MS]
 %deploy status [NAME] | logs [NAME] | test NAME [JSON] | list | rollback NAME | delete NAME
-%deploy split NAME | promote NAME | abort NAME"""
-SUBCOMMANDS = ("status", "logs", "test", "list", "rollback", "delete", *ROLLOUT_COMMANDS)
+%deploy split NAME | promote NAME | abort NAME
+%deploy traffic NAME [--limit N] | compare NAME [--last N]"""
+SUBCOMMANDS = (
+    "status",
+    "logs",
+    "test",
+    "list",
+    "rollback",
+    "delete",
+    *ROLLOUT_COMMANDS,
+    *watching.COMMANDS,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +57,12 @@ def _parser(command: str | None) -> _Parser:
     elif command == "test":
         parser.add_argument("name")
         parser.add_argument("payload", nargs="*")
+    elif command == "traffic":
+        parser.add_argument("name")
+        parser.add_argument("--limit", type=int, default=10, help="requests shown")
+    elif command == "compare":
+        parser.add_argument("name")
+        parser.add_argument("--last", type=int, default=100, help="logged answers compared")
     elif command in ("rollback", "delete", *ROLLOUT_COMMANDS):
         parser.add_argument("name")
         if command == "rollback":
@@ -71,6 +87,8 @@ def run_line(shell: Any, line: str) -> None:
         args = _parser(command).parse_args(args_words)
         if command is None:
             _deploy(shell, args)
+        elif command in watching.COMMANDS:
+            watching.run(shell, command, args)
         else:
             commands.run(shell, command, args)
     except DeployError as error:
@@ -119,5 +137,6 @@ class DeployMagics(Magics):
 
         %deploy [FUNCTION] [--name NAME] [--builder URL] [--token T] [--no-wait] [--notebook PATH]
         %deploy status [NAME] | logs [NAME] | test NAME [JSON] | list | rollback NAME | delete NAME
+        %deploy traffic NAME [--limit N] | compare NAME [--last N]
         """
         run_line(self.shell, line)

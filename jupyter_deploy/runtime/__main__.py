@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .app import ConfigError, Settings
+from .requestlog import options_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         json.loads((args.bundle / "deploy.json").read_text())
         Settings.from_env()
+        options_from_env()
         from .server import serve
     except (OSError, ValueError) as error:
         print(f"error: {args.bundle}/deploy.json: {error}", file=sys.stderr)

@@ -26,6 +26,7 @@ from .encode import dumps
 from .metrics import Metrics
 from .oip import OpenInference
 from .openapi import openapi_document
+from .requestlog import RequestLog
 from .validate import Invalid, check, check_object
 
 Scope = dict[str, Any]
@@ -104,6 +105,7 @@ class ModelService:
         self.metadata: dict[str, Any] = json.loads((self.bundle / "deploy.json").read_text())
         self.schema: dict[str, Any] = self.metadata.get("input_schema") or {}
         self.metrics = Metrics()
+        self.request_log = RequestLog.from_env()
         self.executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4))
         self.predict: Any = None
         self.batcher: Batcher | None = None
@@ -154,7 +156,11 @@ class ModelService:
         headers.append((b"x-answer-digest", b"%08x" % zlib.crc32(body)))  # shadow comparisons
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        self.metrics.record(route, status, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.metrics.record(route, status, elapsed)
+        if self.request_log is not None:
+            given = scope.get("jupyter_deploy.body", b"")
+            self.request_log.record(route, status, elapsed, given, body)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -320,8 +326,9 @@ class ModelService:
             if not message.get("more_body"):
                 break
         scope["jupyter_deploy.size"] = size
+        scope["jupyter_deploy.body"] = raw = b"".join(chunks)
         try:
-            return json.loads(b"".join(chunks))
+            return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as error:
             raise HTTPError(400, "invalid_json", f"The body is not JSON ({error}).") from None
         except RecursionError:

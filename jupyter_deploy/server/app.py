@@ -17,6 +17,7 @@ from traitlets import Dict, Float, Unicode
 from jupyter_deploy.builder.client import TOKEN_ENV, URL_ENV, BuilderClient
 from jupyter_deploy.server.handlers import HANDLERS, SERVICE_KEY
 from jupyter_deploy.server.service import DeployService, ServiceSettings
+from jupyter_deploy.server.traffic import TRAFFIC_HANDLERS
 from jupyter_deploy.server.watch import SCHEMA_ID, BuildWatcher
 
 EVENT_SCHEMA = Path(__file__).parent / "events" / "build.yaml"
@@ -27,7 +28,7 @@ class DeployExtension(ExtensionApp):
 
     name = "jupyter_deploy"
     description = "From a notebook's predict cell to a live prediction API."
-    handlers = HANDLERS  # type: ignore[assignment]
+    handlers = [*HANDLERS, *TRAFFIC_HANDLERS]  # type: ignore[assignment]
 
     builder_url = Unicode(
         "",

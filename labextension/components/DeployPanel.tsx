@@ -11,6 +11,7 @@ import { Snippets } from './Snippets';
 import { Status } from './Status';
 import { TestConsole } from './TestConsole';
 import { Timeline } from './Timeline';
+import { Traffic } from './Traffic';
 
 export interface IDeployPanelProps {
   model: DeployModel;
@@ -87,6 +88,7 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
       {live && deployment && (
         <>
           <TestConsole model={model} />
+          <Traffic model={model} />
           <Snippets
             url={deployment.url as string}
             body={model.consoleInput}

@@ -37,6 +37,8 @@ ROUTES = [  # every /v1 route, with the least role that may call it
     ("POST", "/v1/deployments/tok/promote", "deploy"),
     ("POST", "/v1/deployments/tok/abort", "deploy"),
     ("POST", "/v1/deployments/tok/split", "deploy"),
+    ("GET", "/v1/deployments/tok/traffic", "read"),
+    ("GET", "/v1/deployments/tok/requests", "read"),
 ]
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
 from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
 DEFAULT_BASE = "python:3.11-slim"
@@ -209,10 +210,17 @@ class DockerBackend(Backend):
         tag = version.handle.get("image") or image_tag(version.deployment, version.version)
         args = ["--host", "127.0.0.1", "--port", str(version.port)]
         args += ["--public-port", str(version.public_port)]
+        requests_dir = request_log_dir(self.state_dir, version.deployment, version.version)
+        requests_dir.mkdir(parents=True, exist_ok=True)
+        _writable_by(requests_dir, str(self.options.get("user", USER)))
         container = self.client.containers.run(
             tag,
             command=args,
             detach=True,
+            environment={**version.env, LOG_ENV: "/var/log/jupyter-deploy"},
+            volumes={
+                str(requests_dir.resolve()): {"bind": "/var/log/jupyter-deploy", "mode": "rw"}
+            },
             name=f"jd-{version.deployment}-v{version.version}-{version.port}",
             network_mode=self.options.get("network", "host"),
             labels={
@@ -221,7 +229,6 @@ class DockerBackend(Backend):
                 STATE_LABEL: str(self.state_dir.resolve()),
             },
             stop_signal="SIGTERM",
-            environment=version.env,
             healthcheck=_healthcheck(version.port),
             **self.limits(),
         )
@@ -359,3 +366,11 @@ def _follow_build(stream: Any, log: LogFn) -> int:
             cached += line.strip() == "---> Using cache"
             log(line)
     return cached
+
+
+def _writable_by(folder: Path, user: str) -> None:
+    """Let the container's user (uid[:gid]) write its request log into `folder`, and no one else."""
+    uid, _, gid = user.partition(":")
+    if uid.isdigit() and os.geteuid() == 0:
+        os.chown(folder, int(uid), int(gid) if gid.isdigit() else int(uid))
+        folder.chmod(0o700)

@@ -61,6 +61,7 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
         "image": image,
         "args": ["--host", "0.0.0.0", "--port", str(PORT)],
         "ports": [{"name": "http", "containerPort": PORT}],
+        "env": [{"name": "JUPYTER_DEPLOY_REQUEST_LOG", "value": "stdout"}],  # docs/traffic.md
         "readinessProbe": {
             "exec": {
                 "command": [

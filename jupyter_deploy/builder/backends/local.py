@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
+from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
 from jupyter_deploy.errors import BuildFailed
 
 GRACE_SECONDS = 30.0
@@ -80,6 +81,9 @@ class LocalBackend(Backend):
         env = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE_ENV)}
         env.update(version.env)
         env["PYTHONPATH"] = str(version.bundle_dir)
+        env.setdefault(
+            LOG_ENV, str(request_log_dir(self.state_dir, version.deployment, version.version))
+        )
         fd = os.open(service_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with open(fd, "ab") as out:
             child = subprocess.Popen(
