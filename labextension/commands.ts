@@ -1,17 +1,21 @@
 /** The extension's commands: deploy, open the panel, tag a cell; palette and menus. */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { deployIcon } from './icons';
 import { DeployModel } from './model';
+import { openDiff, openModule } from './review';
 import { IPreferences } from './settings';
 
 export namespace CommandIDs {
   export const deploy = 'jupyter-deploy:deploy';
   export const openPanel = 'jupyter-deploy:open-panel';
   export const togglePredictTag = 'jupyter-deploy:toggle-predict-tag';
+  export const openModule = 'jupyter-deploy:open-module';
+  export const diffLive = 'jupyter-deploy:diff-live';
 }
 
 const PREDICT_TAG = 'predict';
@@ -22,6 +26,7 @@ export interface ICommandContext {
   model: DeployModel;
   panel: Widget;
   prefs: IPreferences;
+  languages: IEditorLanguageRegistry | null;
   /** Put the panel in the shell (on the side the settings say). */
   place: () => void;
 }
@@ -46,6 +51,25 @@ export function addCommands(
     CommandIDs.togglePredictTag,
     toggleTagCommand(context.tracker)
   );
+  app.commands.addCommand(CommandIDs.openModule, {
+    label: 'Open the Generated Module',
+    caption: 'predict.py, requirements.txt and deploy.json in a read-only tab',
+    isEnabled: () => !!context.model.notebookPath,
+    execute: async () => {
+      await saveIfDirty(context);
+      await openModule(context);
+    }
+  });
+  app.commands.addCommand(CommandIDs.diffLive, {
+    label: 'Diff the Module Against Live',
+    caption:
+      'Side by side: the live predict.py and requirements.txt against the new ones',
+    isEnabled: () => !!context.model.notebookPath,
+    execute: async () => {
+      await saveIfDirty(context);
+      await openDiff(context);
+    }
+  });
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'Deploy' });
   }
@@ -54,6 +78,15 @@ export function addCommands(
     selector: '.jp-Notebook .jp-Cell',
     rank: 30
   });
+}
+
+/** Save the panel's notebook when it has unsaved changes: the server reads it from disk. */
+async function saveIfDirty({ tracker, model }: ICommandContext): Promise<void> {
+  const path = model.notebookPath;
+  const notebook = tracker.find(nb => nb.context.path === path);
+  if (notebook?.context.model.dirty) {
+    await notebook.context.save();
+  }
 }
 
 function deployCommand({

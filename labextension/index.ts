@@ -10,6 +10,7 @@ import {
   Notification,
   ToolbarButton
 } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import {
   INotebookModel,
@@ -87,7 +88,8 @@ function activate(
   palette: ICommandPalette | null,
   settingRegistry: ISettingRegistry | null,
   restorer: ILayoutRestorer | null,
-  labShell: ILabShell | null
+  labShell: ILabShell | null,
+  languages: IEditorLanguageRegistry | null
 ): void {
   const prefs: IPreferences = { ...DEFAULTS };
   const model = new DeployModel({
@@ -95,9 +97,9 @@ function activate(
     events: app.serviceManager.events ?? null,
     pollInterval: prefs.pollInterval
   });
-  const panel = new DeployPanelWidget(model, () => {
+  const panel = new DeployPanelWidget(model, command => {
     const path = model.notebookPath ?? undefined;
-    void app.commands.execute(CommandIDs.deploy, { path });
+    void app.commands.execute(command, { path });
   });
   const place = () => app.shell.add(panel, prefs.panelSide, { rank: 900 });
   place();
@@ -116,7 +118,7 @@ function activate(
     }
   });
 
-  addCommands({ app, tracker, model, panel, prefs, place }, palette);
+  addCommands({ app, tracker, model, panel, prefs, place, languages }, palette);
   app.docRegistry.addWidgetExtension('Notebook', new DeployButton(app));
   if (settingRegistry) {
     watchSettings(settingRegistry, PLUGIN_ID, app.restored, prefs, previous => {
@@ -133,7 +135,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'The Deploy side panel: notebook to live prediction API.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, ILabShell],
+  optional: [
+    ICommandPalette,
+    ISettingRegistry,
+    ILayoutRestorer,
+    ILabShell,
+    IEditorLanguageRegistry
+  ],
   activate
 };
 

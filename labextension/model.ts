@@ -88,10 +88,6 @@ export class DeployModel implements IDisposable {
     return this._deployment;
   }
 
-  get liveModule(): string | null {
-    return this._liveModule;
-  }
-
   get error(): string | null {
     return this._error;
   }
@@ -138,7 +134,6 @@ export class DeployModel implements IDisposable {
     this._logs = '';
     this._logOffset = 0;
     this._deployment = null;
-    this._liveModule = null;
     this._invokeResult = null;
     this._error = null;
     this._inputEdited = false;
@@ -212,7 +207,6 @@ export class DeployModel implements IDisposable {
       this._logs = '';
       this._logOffset = 0;
       this._deployment = null;
-      this._liveModule = null;
       this._invokeResult = null;
       return true;
     });
@@ -237,7 +231,7 @@ export class DeployModel implements IDisposable {
     });
   }
 
-  /** Reload the deployment of the current name and its live module. */
+  /** Reload the deployment of the current name. */
   async refreshDeployment(): Promise<void> {
     const name = this._name;
     if (!name) {
@@ -245,13 +239,10 @@ export class DeployModel implements IDisposable {
     }
     try {
       const deployment = await this._api.getDeployment(name);
-      const live = deployment?.live_version ?? null;
-      const module = live === null ? null : await this._api.getModule(name);
       if (name !== this._name) {
         return;
       }
       this._deployment = deployment;
-      this._liveModule = module;
       this._emit();
       if (
         deployment?.url &&
@@ -265,6 +256,13 @@ export class DeployModel implements IDisposable {
     } catch (error) {
       this._fail(messageOf(error));
     }
+  }
+
+  /** A text file of the live version of the current name (null when nothing is live). */
+  liveFile(path: Wire.LiveFile): Promise<string | null> {
+    return this._name
+      ? this._api.getLiveFile(this._name, path)
+      : Promise.resolve(null);
   }
 
   /** Read the followed build's state and new logs (the poll calls this). */
@@ -479,7 +477,6 @@ export class DeployModel implements IDisposable {
   private _logs = '';
   private _logOffset = 0;
   private _deployment: Wire.IDeployment | null = null;
-  private _liveModule: string | null = null;
   private _error: string | null = null;
   private _busy: Busy | null = null;
   private _consoleInput = '{}';

@@ -102,7 +102,7 @@ describe('DeployModel', () => {
     expect(finished.map(b => b.phase)).toEqual(['live']);
     expect(model.deployment?.status).toBe('live');
     expect(model.deployment?.url).toBe('http://127.0.0.1:9000/iris');
-    expect(model.liveModule).toContain('def predict');
+    expect(await model.liveFile('predict.py')).toContain('def predict');
   });
 
   it('reads logs from where it stopped', async () => {
@@ -275,7 +275,7 @@ describe('DeployModel', () => {
     expect(removed).toBe(true);
     expect(api.calls).toContain('delete iris');
     expect(model.deployment).toBeNull();
-    expect(model.liveModule).toBeNull();
+    expect(await model.liveFile('predict.py')).toBeNull();
     expect(model.build).toBeNull();
   });
 

@@ -1,5 +1,6 @@
 import * as React from 'react';
 
+import { CommandIDs } from '../commands';
 import { DeployModel } from '../model';
 import { isTerminal } from '../types';
 import { History } from './History';
@@ -13,8 +14,8 @@ import { Timeline } from './Timeline';
 
 export interface IDeployPanelProps {
   model: DeployModel;
-  /** Save the notebook, then deploy (the jupyter-deploy:deploy command). */
-  onDeploy: () => void;
+  /** Run one of the extension's commands for the current notebook (deploy, open module...). */
+  run: (command: string) => void;
 }
 
 /** The whole Deploy panel for the current notebook. */
@@ -51,7 +52,7 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-Deploy-deploy"
           disabled={busy}
-          onClick={props.onDeploy}
+          onClick={() => props.run(CommandIDs.deploy)}
         >
           {model.busy === 'deploy' ? 'Deploying…' : 'Deploy'}
         </button>
@@ -86,7 +87,12 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
           />
         </>
       )}
-      <ModuleSection preview={model.preview} liveModule={model.liveModule} />
+      <ModuleSection
+        preview={model.preview}
+        canDiff={deployment?.live_version !== null && !!deployment}
+        busy={model.busy !== null}
+        run={props.run}
+      />
       {deployment && deployment.versions.length > 0 && (
         <History model={model} deployment={deployment} />
       )}

@@ -10,7 +10,7 @@ import { deployIcon } from '../icons';
 export class DeployPanelWidget extends ReactWidget {
   constructor(
     readonly model: DeployModel,
-    private readonly _onDeploy: () => void
+    private readonly _run: (command: string) => void
   ) {
     super();
     this.id = 'jupyter-deploy-panel';
@@ -23,7 +23,7 @@ export class DeployPanelWidget extends ReactWidget {
   protected render(): JSX.Element {
     return React.createElement(DeployPanel, {
       model: this.model,
-      onDeploy: this._onDeploy
+      run: this._run
     });
   }
 
