@@ -7,7 +7,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { DeployError, IDeployAPI } from './api';
-import { exampleText } from './names';
+import { ConsoleModel, IConsoleMetadata } from './console';
 import { BUILD_EVENT_SCHEMA, Wire, isTerminal } from './types';
 
 /** An event emission as jupyter_events sends it: the schema id and the data. */
@@ -19,7 +19,7 @@ export interface IEventSource {
 }
 
 /** What the panel is busy with, if anything. */
-export type Busy = 'preview' | 'deploy' | 'rollback' | 'delete' | 'invoke';
+export type Busy = 'preview' | 'deploy' | 'rollback' | 'delete';
 
 /** How many log chunks to read at most in one tick. */
 const MAX_LOG_READS = 50;
@@ -41,7 +41,11 @@ export class DeployModel implements IDisposable {
     this._events = options.events ?? null;
     this._events?.stream.connect(this._onEvent, this);
     this._poll = this._makePoll(options.pollInterval ?? 1000);
+    this.console = new ConsoleModel(this._api, () => this._emit());
   }
+
+  /** The test console of the current deployment. */
+  readonly console: ConsoleModel;
 
   /** Emitted whenever any state changes. */
   get changed(): ISignal<this, void> {
@@ -96,20 +100,6 @@ export class DeployModel implements IDisposable {
     return this._busy;
   }
 
-  get consoleInput(): string {
-    return this._consoleInput;
-  }
-
-  set consoleInput(value: string) {
-    this._consoleInput = value;
-    this._inputEdited = true;
-    this._emit();
-  }
-
-  get invokeResult(): Wire.IInvokeResult | null {
-    return this._invokeResult;
-  }
-
   /** Whether a followed build is still running. */
   get isBuilding(): boolean {
     return !!this._build && !isTerminal(this._build.phase);
@@ -134,10 +124,9 @@ export class DeployModel implements IDisposable {
     this._logs = '';
     this._logOffset = 0;
     this._deployment = null;
-    this._invokeResult = null;
     this._error = null;
-    this._inputEdited = false;
-    this._consoleInput = '{}';
+    this._consoleBuild = null;
+    this.console.reset();
     this._emit();
     if (path) {
       void this._learnName(path);
@@ -164,7 +153,7 @@ export class DeployModel implements IDisposable {
       }
       this._preview = preview;
       this._takeName(preview);
-      this._setExample(preview.metadata?.example);
+      this.console.setSource(preview.metadata, 'preview');
       return preview;
     });
   }
@@ -207,28 +196,9 @@ export class DeployModel implements IDisposable {
       this._logs = '';
       this._logOffset = 0;
       this._deployment = null;
-      this._invokeResult = null;
       return true;
     });
     return done ?? false;
-  }
-
-  /** Send the console's JSON to the live `/predict`. */
-  async invoke(): Promise<Wire.IInvokeResult | null> {
-    let body: unknown;
-    try {
-      body = JSON.parse(this._consoleInput);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return this._fail(`The request body is not valid JSON: ${reason}`);
-    }
-    const name = this._name;
-    return this._run('invoke', async () => {
-      this._invokeResult = null;
-      const result = await this._api.invoke(name, body);
-      this._invokeResult = result;
-      return result;
-    });
   }
 
   /** Reload the deployment of the current name. */
@@ -244,15 +214,7 @@ export class DeployModel implements IDisposable {
       }
       this._deployment = deployment;
       this._emit();
-      if (
-        deployment?.url &&
-        !this._inputEdited &&
-        !this._preview &&
-        this._path
-      ) {
-        // the console's example input comes from the notebook's example cell
-        void this._quietPreview(this._path);
-      }
+      await this._loadConsoleSource(name, deployment);
     } catch (error) {
       this._fail(messageOf(error));
     }
@@ -424,7 +386,7 @@ export class DeployModel implements IDisposable {
       if (path === this._path && !this._preview) {
         this._preview = preview;
         this._takeName(preview);
-        this._setExample(preview.metadata?.example);
+        this.console.setSource(preview.metadata, 'preview');
         this._emit();
       }
     } catch {
@@ -449,9 +411,19 @@ export class DeployModel implements IDisposable {
     }
   }
 
-  private _setExample(example: unknown): void {
-    if (!this._inputEdited && example !== undefined && example !== null) {
-      this._consoleInput = exampleText(example);
+  /** The console's schema and example from the live deploy.json, once per live build. */
+  private async _loadConsoleSource(
+    name: string,
+    deployment: Wire.IDeployment | null
+  ): Promise<void> {
+    const build = deployment?.live_build ?? null;
+    if (!build || build === this._consoleBuild) {
+      return;
+    }
+    this._consoleBuild = build;
+    const text = await this._api.getLiveFile(name, 'deploy.json');
+    if (text && name === this._name) {
+      this.console.setSource(JSON.parse(text) as IConsoleMetadata, 'live');
     }
   }
 
@@ -479,9 +451,7 @@ export class DeployModel implements IDisposable {
   private _deployment: Wire.IDeployment | null = null;
   private _error: string | null = null;
   private _busy: Busy | null = null;
-  private _consoleInput = '{}';
-  private _inputEdited = false;
-  private _invokeResult: Wire.IInvokeResult | null = null;
+  private _consoleBuild: string | null = null;
   private _ticking: Promise<void> | null = null;
   private _tickAgain = false;
   private _isDisposed = false;

@@ -79,10 +79,13 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
       )}
       {live && deployment && (
         <>
-          <TestConsole model={model} />
+          <section className="jp-Deploy-testSection">
+            <div className="jp-Deploy-sectionTitle">Test console</div>
+            <TestConsole console={model.console} name={deployment.name} />
+          </section>
           <Snippets
             url={deployment.url as string}
-            body={model.consoleInput}
+            body={model.console.text}
             openapi={deployment.openapi_url}
           />
         </>
