@@ -5,10 +5,12 @@ import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
+import { DeploymentsModel } from './deployments';
 import { deployIcon } from './icons';
 import { DeployModel } from './model';
 import { openDiff, openModule } from './review';
 import { IPreferences } from './settings';
+import { DeploymentsWidget } from './widgets/deployments';
 
 export namespace CommandIDs {
   export const deploy = 'jupyter-deploy:deploy';
@@ -16,6 +18,7 @@ export namespace CommandIDs {
   export const togglePredictTag = 'jupyter-deploy:toggle-predict-tag';
   export const openModule = 'jupyter-deploy:open-module';
   export const diffLive = 'jupyter-deploy:diff-live';
+  export const openDeployments = 'jupyter-deploy:open-deployments';
 }
 
 const PREDICT_TAG = 'predict';
@@ -27,6 +30,7 @@ export interface ICommandContext {
   panel: Widget;
   prefs: IPreferences;
   languages: IEditorLanguageRegistry | null;
+  deployments: DeploymentsModel;
   /** Put the panel in the shell (on the side the settings say). */
   place: () => void;
 }
@@ -70,6 +74,12 @@ export function addCommands(
       await openDiff(context);
     }
   });
+  app.commands.addCommand(CommandIDs.openDeployments, {
+    label: 'Open the Deployments View',
+    caption: 'Every deployment of the build service, with its notebook',
+    icon: deployIcon,
+    execute: () => openDeployments(context)
+  });
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'Deploy' });
   }
@@ -78,6 +88,22 @@ export function addCommands(
     selector: '.jp-Notebook .jp-Cell',
     rank: 30
   });
+}
+
+let deploymentsView: DeploymentsWidget | null = null;
+
+/** Show the Deployments view (one tab, made again after it is closed). */
+function openDeployments({ app, deployments }: ICommandContext): void {
+  if (!deploymentsView || deploymentsView.isDisposed) {
+    deploymentsView = new DeploymentsWidget(deployments, path => {
+      void app.commands.execute('docmanager:open', { path });
+    });
+  }
+  if (!deploymentsView.isAttached) {
+    app.shell.add(deploymentsView, 'main');
+  }
+  app.shell.activateById(deploymentsView.id);
+  void deployments.refresh();
 }
 
 /** Save the panel's notebook when it has unsaved changes: the server reads it from disk. */

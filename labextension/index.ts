@@ -23,6 +23,7 @@ import { IDisposable } from '@lumino/disposable';
 import { DeployAPI } from './api';
 import { CommandIDs, addCommands } from './commands';
 import { deployIcon } from './icons';
+import { DeploymentsModel } from './deployments';
 import { DeployModel } from './model';
 import { Wire } from './types';
 import { DEFAULTS, IPreferences, watchSettings } from './settings';
@@ -92,11 +93,14 @@ function activate(
   languages: IEditorLanguageRegistry | null
 ): void {
   const prefs: IPreferences = { ...DEFAULTS };
+  const api = new DeployAPI(app.serviceManager.serverSettings);
+  const events = app.serviceManager.events ?? null;
   const model = new DeployModel({
-    api: new DeployAPI(app.serviceManager.serverSettings),
-    events: app.serviceManager.events ?? null,
+    api,
+    events,
     pollInterval: prefs.pollInterval
   });
+  const deployments = new DeploymentsModel(api, events);
   const panel = new DeployPanelWidget(model, command => {
     const path = model.notebookPath ?? undefined;
     void app.commands.execute(command, { path });
@@ -118,7 +122,10 @@ function activate(
     }
   });
 
-  addCommands({ app, tracker, model, panel, prefs, place, languages }, palette);
+  addCommands(
+    { app, tracker, model, panel, prefs, place, languages, deployments },
+    palette
+  );
   app.docRegistry.addWidgetExtension('Notebook', new DeployButton(app));
   if (settingRegistry) {
     watchSettings(settingRegistry, PLUGIN_ID, app.restored, prefs, previous => {

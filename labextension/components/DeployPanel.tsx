@@ -18,6 +18,20 @@ export interface IDeployPanelProps {
   run: (command: string) => void;
 }
 
+/** Opens the Deployments view: every notebook's deployments at a glance. */
+function AllDeployments(props: {
+  run: (command: string) => void;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-Deploy-link jp-Deploy-allDeployments"
+      onClick={() => props.run(CommandIDs.openDeployments)}
+    >
+      All deployments
+    </button>
+  );
+}
+
 /** The whole Deploy panel for the current notebook. */
 export function DeployPanel(props: IDeployPanelProps): JSX.Element {
   const model = useModel(props.model);
@@ -25,6 +39,7 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
     return (
       <div className="jp-Deploy jp-Deploy-empty">
         <p>Open a notebook with a cell tagged predict to deploy it.</p>
+        <AllDeployments run={props.run} />
       </div>
     );
   }
@@ -33,8 +48,11 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
   const live = deployment?.status === 'live' && !!deployment.url;
   return (
     <div className="jp-Deploy">
-      <div className="jp-Deploy-notebook jp-Deploy-muted">
-        {model.notebookPath}
+      <div className="jp-Deploy-top">
+        <span className="jp-Deploy-notebook jp-Deploy-muted">
+          {model.notebookPath}
+        </span>
+        <AllDeployments run={props.run} />
       </div>
       <div className="jp-Deploy-bar">
         <label className="jp-Deploy-name">

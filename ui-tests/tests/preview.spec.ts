@@ -19,6 +19,7 @@ test.describe('Deploy panel: preview', () => {
     expect(commands.sort()).toEqual([
       'jupyter-deploy:deploy',
       'jupyter-deploy:diff-live',
+      'jupyter-deploy:open-deployments',
       'jupyter-deploy:open-module',
       'jupyter-deploy:open-panel',
       'jupyter-deploy:toggle-predict-tag'
