@@ -11,6 +11,7 @@ import { DeployModel } from './model';
 import { openDiff, openModule } from './review';
 import { IPreferences } from './settings';
 import { DeploymentsWidget } from './widgets/deployments';
+import { SnippetsWidget } from './widgets/snippets';
 
 export namespace CommandIDs {
   export const deploy = 'jupyter-deploy:deploy';
@@ -19,6 +20,7 @@ export namespace CommandIDs {
   export const openModule = 'jupyter-deploy:open-module';
   export const diffLive = 'jupyter-deploy:diff-live';
   export const openDeployments = 'jupyter-deploy:open-deployments';
+  export const openSnippets = 'jupyter-deploy:open-snippets';
 }
 
 const PREDICT_TAG = 'predict';
@@ -80,6 +82,12 @@ export function addCommands(
     icon: deployIcon,
     execute: () => openDeployments(context)
   });
+  app.commands.addCommand(CommandIDs.openSnippets, {
+    label: 'Open the API Snippets',
+    caption: 'curl and Python snippets that call the live deployment',
+    icon: deployIcon,
+    execute: () => openSnippets(context)
+  });
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'Deploy' });
   }
@@ -91,6 +99,18 @@ export function addCommands(
 }
 
 let deploymentsView: DeploymentsWidget | null = null;
+let snippetsView: SnippetsWidget | null = null;
+
+/** Show the snippets tab of the panel's deployment. */
+function openSnippets({ app, model }: ICommandContext): void {
+  if (!snippetsView || snippetsView.isDisposed) {
+    snippetsView = new SnippetsWidget(model);
+  }
+  if (!snippetsView.isAttached) {
+    app.shell.add(snippetsView, 'main', { mode: 'split-bottom' });
+  }
+  app.shell.activateById(snippetsView.id);
+}
 
 /** Show the Deployments view (one tab, made again after it is closed). */
 function openDeployments({ app, deployments }: ICommandContext): void {

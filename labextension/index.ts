@@ -18,6 +18,7 @@ import {
   NotebookPanel
 } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IDisposable } from '@lumino/disposable';
 
 import { DeployAPI } from './api';
@@ -25,6 +26,7 @@ import { CommandIDs, addCommands } from './commands';
 import { deployIcon } from './icons';
 import { DeploymentsModel } from './deployments';
 import { DeployModel } from './model';
+import { Sections } from './sections';
 import { Wire } from './types';
 import { DEFAULTS, IPreferences, watchSettings } from './settings';
 import { DeployPanelWidget } from './widgets/panel';
@@ -90,7 +92,8 @@ function activate(
   settingRegistry: ISettingRegistry | null,
   restorer: ILayoutRestorer | null,
   labShell: ILabShell | null,
-  languages: IEditorLanguageRegistry | null
+  languages: IEditorLanguageRegistry | null,
+  state: IStateDB | null
 ): void {
   const prefs: IPreferences = { ...DEFAULTS };
   const api = new DeployAPI(app.serviceManager.serverSettings);
@@ -101,7 +104,9 @@ function activate(
     pollInterval: prefs.pollInterval
   });
   const deployments = new DeploymentsModel(api, events);
-  const panel = new DeployPanelWidget(model, command => {
+  const sections = new Sections(state);
+  void app.restored.then(() => sections.restore());
+  const panel = new DeployPanelWidget(model, sections, command => {
     const path = model.notebookPath ?? undefined;
     void app.commands.execute(command, { path });
   });
@@ -147,7 +152,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     ILayoutRestorer,
     ILabShell,
-    IEditorLanguageRegistry
+    IEditorLanguageRegistry,
+    IStateDB
   ],
   activate
 };

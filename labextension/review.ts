@@ -32,7 +32,7 @@ export async function openModule(context: IReviewContext): Promise<void> {
   let note: string;
   if (preview) {
     files = generatedFiles(preview);
-    note = `Generated from ${model.notebookPath} (not deployed yet). Click a "# --- cell" line to reveal that cell.`;
+    note = `Generated now from ${model.notebookPath}: what Deploy would ship. Click a "# --- cell" line to reveal that cell.`;
   } else {
     files = await liveFiles(model);
     note = `Live version of ${model.name} (the notebook did not compile: ${model.error}).`;

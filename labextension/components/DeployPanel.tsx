@@ -2,12 +2,14 @@ import * as React from 'react';
 
 import { CommandIDs } from '../commands';
 import { DeployModel } from '../model';
+import { openapiUrl } from '../names';
+import { Sections } from '../sections';
 import { isTerminal } from '../types';
 import { History } from './History';
 import { useModel } from './hooks';
 import { Logs } from './Logs';
 import { ModuleSection } from './ModuleSection';
-import { Snippets } from './Snippets';
+import { Section } from './Section';
 import { Status } from './Status';
 import { TestConsole } from './TestConsole';
 import { Timeline } from './Timeline';
@@ -16,6 +18,8 @@ export interface IDeployPanelProps {
   model: DeployModel;
   /** Run one of the extension's commands for the current notebook (deploy, open module...). */
   run: (command: string) => void;
+  /** Which sections are open. */
+  sections: Sections;
 }
 
 /** Opens the Deployments view: every notebook's deployments at a glance. */
@@ -32,9 +36,29 @@ function AllDeployments(props: {
   );
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** A few words on the deployment, shown beside the folded Status section. */
+function statusOf(model: DeployModel): string {
+  const { build, deployment } = model;
+  if (build && !isTerminal(build.phase)) {
+    return build.phase;
+  }
+  if (build?.phase === 'failed') {
+    return 'failed';
+  }
+  if (deployment?.status === 'live') {
+    return `live v${deployment.live_version}`;
+  }
+  return deployment?.status ?? 'not deployed';
+}
+
 /** The whole Deploy panel for the current notebook. */
 export function DeployPanel(props: IDeployPanelProps): JSX.Element {
   const model = useModel(props.model);
+  const sections = useModel(props.sections);
   if (!model.notebookPath) {
     return (
       <div className="jp-Deploy jp-Deploy-empty">
@@ -87,35 +111,58 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
           {model.error}
         </div>
       )}
-      <Status build={build} deployment={deployment} />
-      {build && <Timeline build={build} />}
-      {build && (
-        <Logs
-          text={model.logs}
-          open={!isTerminal(build.phase) || build.phase === 'failed'}
-        />
-      )}
-      {live && deployment && (
-        <>
-          <section className="jp-Deploy-testSection">
-            <div className="jp-Deploy-sectionTitle">Test console</div>
-            <TestConsole console={model.console} name={deployment.name} />
-          </section>
-          <Snippets
-            url={deployment.url as string}
-            body={model.console.text}
-            openapi={deployment.openapi_url}
+      <Section id="status" sections={sections} summary={statusOf(model)}>
+        <Status build={build} deployment={deployment} />
+        {build && <Timeline build={build} />}
+        {build && (
+          <Logs
+            text={model.logs}
+            open={!isTerminal(build.phase) || build.phase === 'failed'}
           />
-        </>
+        )}
+        {!build && !deployment && (
+          <div className="jp-Deploy-muted">Not deployed yet.</div>
+        )}
+      </Section>
+      {live && deployment && (
+        <Section id="test" sections={sections} summary="POST /predict">
+          <div className="jp-Deploy-testSection">
+            <TestConsole console={model.console} name={deployment.name} />
+          </div>
+          <div className="jp-Deploy-actions">
+            <button
+              className="jp-Button jp-mod-styled jp-Deploy-openSnippets"
+              onClick={() => props.run(CommandIDs.openSnippets)}
+            >
+              curl and Python snippets
+            </button>
+            <a
+              className="jp-Deploy-openapi"
+              href={openapiUrl(deployment.url!, deployment.openapi_url)}
+              target="_blank"
+              rel="noreferrer"
+            >
+              OpenAPI document
+            </a>
+          </div>
+        </Section>
       )}
-      <ModuleSection
-        preview={model.preview}
-        canDiff={deployment?.live_version !== null && !!deployment}
-        busy={model.busy !== null}
-        run={props.run}
-      />
+      <Section id="code" sections={sections}>
+        <ModuleSection
+          preview={model.preview}
+          canDiff={deployment?.live_version !== null && !!deployment}
+          busy={model.busy !== null}
+          run={props.run}
+        />
+      </Section>
       {deployment && deployment.versions.length > 0 && (
-        <History model={model} deployment={deployment} />
+        <Section
+          id="history"
+          sections={sections}
+          summary={plural(deployment.versions.length, 'version')}
+        >
+          <History model={model} deployment={deployment} />
+        </Section>
       )}
     </div>
   );

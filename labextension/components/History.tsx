@@ -30,8 +30,7 @@ export function History(props: {
   );
   const busy = model.busy !== null || model.isBuilding;
   return (
-    <section className="jp-Deploy-history">
-      <div className="jp-Deploy-sectionTitle">History</div>
+    <div className="jp-Deploy-history">
       <table>
         <tbody>
           {versions.map(version => (
@@ -71,6 +70,6 @@ export function History(props: {
       >
         Delete deployment
       </button>
-    </section>
+    </div>
   );
 }

@@ -5,11 +5,13 @@ import * as React from 'react';
 import { DeployPanel } from '../components/DeployPanel';
 import { DeployModel } from '../model';
 import { deployIcon } from '../icons';
+import { Sections } from '../sections';
 
 /** The Lumino shell of the Deploy side panel. */
 export class DeployPanelWidget extends ReactWidget {
   constructor(
     readonly model: DeployModel,
+    readonly sections: Sections,
     private readonly _run: (command: string) => void
   ) {
     super();
@@ -23,6 +25,7 @@ export class DeployPanelWidget extends ReactWidget {
   protected render(): JSX.Element {
     return React.createElement(DeployPanel, {
       model: this.model,
+      sections: this.sections,
       run: this._run
     });
   }

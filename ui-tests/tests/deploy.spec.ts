@@ -65,7 +65,10 @@ test('deploys the iris example, answers in the console, redeploys and rolls back
     const response = panel.locator('.jp-Deploy-response');
     await expect(response).toHaveAttribute('data-status', '200');
     await expect(response).toContainText('"prediction"');
-    await expect(panel.locator('.jp-Deploy-snippets')).toContainText(
+    await panel
+      .getByRole('button', { name: 'curl and Python snippets' })
+      .click();
+    await expect(page.locator('#jupyter-deploy-snippets')).toContainText(
       'curl -X POST'
     );
     await expect(panel.locator('.jp-Deploy-openapi')).toHaveAttribute(

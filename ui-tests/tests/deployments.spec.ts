@@ -45,7 +45,13 @@ test("lists two notebooks' deployments and opens one's notebook from the list", 
         path
       );
     }
-    await page.sidebar.close('right');
+    // the side panel closed, so the table has the width of the main area
+    await page.evaluate(() =>
+      window.jupyterapp.commands.execute('application:toggle-right-area')
+    );
+    await page.evaluate(() =>
+      window.jupyterapp.shell.activateById('jupyter-deploy-deployments')
+    );
     await shoot(
       view.locator('.jp-Deploy-deployments'),
       'deployments-view',

@@ -22,6 +22,7 @@ test.describe('Deploy panel: preview', () => {
       'jupyter-deploy:open-deployments',
       'jupyter-deploy:open-module',
       'jupyter-deploy:open-panel',
+      'jupyter-deploy:open-snippets',
       'jupyter-deploy:toggle-predict-tag'
     ]);
     await openPanel(page);
@@ -45,7 +46,7 @@ test.describe('Deploy panel: preview', () => {
     const tab = page.locator('#jupyter-deploy-module-iris');
     await expect(tab.locator('.cm-content')).toContainText('def predict');
     await expect(tab.locator('.jp-Deploy-sourceNote')).toContainText(
-      'not deployed yet'
+      'what Deploy would ship'
     );
     await expect(tab.locator('.cm-line span').first()).toBeVisible();
     await shoot(tab, 'module-preview', testInfo);
