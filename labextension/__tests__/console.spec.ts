@@ -166,8 +166,8 @@ describe('ConsoleModel', () => {
     );
     expect(console.field?.properties?.map(p => p.name)).toEqual([
       'x',
-      'scale',
-      'opts'
+      'opts',
+      'scale'
     ]);
     console.setSource({ ...METADATA, example: { x: 7, opts: {} } }, 'live');
     expect(JSON.parse(console.text)).toEqual({ x: 2, opts: {} });

@@ -91,20 +91,40 @@ describe('schema to form', () => {
     const field = fieldOf(schema);
     const example = { x: 1.5, opts: { a: [1, 2] }, debug: true };
     const draft = draftOf(field, example);
-    // Then the arguments are fields in order, scale optional and nullable, opts a nested map,
+    // Then the arguments are fields, required ones first in argument order, scale optional and nullable, opts a nested map,
     // **kw extra keys of any JSON; the optional argument is left out of the body
     expect(
       field.properties!.map(p => [p.name, p.required, p.field.kind])
     ).toEqual([
       ['x', true, 'number'],
-      ['scale', false, 'number'],
-      ['opts', true, 'object']
+      ['opts', true, 'object'],
+      ['scale', false, 'number']
     ]);
-    expect(field.properties![1].field.nullable).toBe(true);
-    expect(field.properties![2].field.extra!.kind).toBe('array');
+    expect(field.properties![2].field.nullable).toBe(true);
+    expect(field.properties![1].field.extra!.kind).toBe('array');
     expect(field.extra!.kind).toBe('json');
     expect(draft.t === 'object' && draft.props.scale).toBeUndefined();
     expect(valueOf(field, draft)).toEqual({ value: example, errors: [] });
+  });
+
+  it("orders a live deploy.json's sorted properties as predict's arguments", () => {
+    // Given deploy.json's schema of predict(x, weights, scale=None): keys sorted on disk
+    const field = fieldOf({
+      type: 'object',
+      properties: {
+        scale: { type: 'number' },
+        weights: { type: 'object' },
+        x: { type: 'number' }
+      },
+      required: ['x', 'weights'],
+      additionalProperties: false
+    });
+    // Then the form follows the required list's order, the optional argument last
+    expect(field.properties!.map(p => p.name)).toEqual([
+      'x',
+      'weights',
+      'scale'
+    ]);
   });
 
   it('starts an empty form with required fields, optional ones left out', () => {

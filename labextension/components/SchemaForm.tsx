@@ -105,36 +105,10 @@ function ScalarEditor(props: IEditorProps): JSX.Element {
   const text = draft.t === 'text' ? draft.text : '';
   const set = (value: string) => props.onChange({ t: 'text', text: value });
   if (field.kind === 'enum') {
-    return (
-      <select
-        className="jp-mod-styled"
-        aria-label={label}
-        value={text}
-        onChange={event => set(event.target.value)}
-      >
-        {(field.options ?? []).map(option => {
-          const json = JSON.stringify(option);
-          return (
-            <option key={json} value={json}>
-              {json}
-            </option>
-          );
-        })}
-      </select>
-    );
+    return <EnumSelect field={field} label={label} text={text} set={set} />;
   }
   if (field.kind === 'json') {
-    return (
-      <textarea
-        className="jp-Deploy-json jp-Deploy-jsonField"
-        aria-label={label}
-        spellCheck={false}
-        rows={Math.min(6, Math.max(1, text.split('\n').length))}
-        value={text}
-        placeholder={typeLabel(field.schema)}
-        onChange={event => set(event.target.value)}
-      />
-    );
+    return <JsonInput field={field} label={label} text={text} set={set} />;
   }
   const numeric = field.kind === 'number' || field.kind === 'integer';
   return (
@@ -146,6 +120,49 @@ function ScalarEditor(props: IEditorProps): JSX.Element {
       placeholder={field.kind}
       spellCheck={false}
       onChange={event => set(event.target.value)}
+    />
+  );
+}
+
+interface ITextProps {
+  field: IField;
+  label: string;
+  text: string;
+  set: (text: string) => void;
+}
+
+/** A Literal's choices (each value shown and kept as JSON). */
+function EnumSelect(props: ITextProps): JSX.Element {
+  return (
+    <select
+      className="jp-mod-styled"
+      aria-label={props.label}
+      value={props.text}
+      onChange={event => props.set(event.target.value)}
+    >
+      {(props.field.options ?? []).map(option => {
+        const json = JSON.stringify(option);
+        return (
+          <option key={json} value={json}>
+            {json}
+          </option>
+        );
+      })}
+    </select>
+  );
+}
+
+/** Any JSON value (Any, Union, a bare dict's values), checked against its schema. */
+function JsonInput(props: ITextProps): JSX.Element {
+  return (
+    <textarea
+      className="jp-Deploy-json jp-Deploy-jsonField"
+      aria-label={props.label}
+      spellCheck={false}
+      rows={Math.min(6, Math.max(1, props.text.split('\n').length))}
+      value={props.text}
+      placeholder={typeLabel(props.field.schema)}
+      onChange={event => props.set(event.target.value)}
     />
   );
 }
@@ -234,37 +251,13 @@ function ObjectEditor(
         />
       ))}
       {draft.extra.map((entry, i) => (
-        <div className="jp-Deploy-prop jp-mod-extra" key={i}>
-          <input
-            className="jp-mod-styled jp-Deploy-key"
-            aria-label={`Key ${i + 1} of ${path || 'the body'}`}
-            value={entry.key}
-            placeholder="key"
-            onChange={event => {
-              const extra = draft.extra.slice();
-              extra[i] = { ...entry, key: event.target.value };
-              setExtra(extra);
-            }}
-          />
-          <FieldEditor
-            {...props}
-            field={field.extra!}
-            draft={entry.value}
-            path={joinPath(path, entry.key || `#${i + 1}`)}
-            onChange={value => {
-              const extra = draft.extra.slice();
-              extra[i] = { ...entry, value };
-              setExtra(extra);
-            }}
-          />
-          <button
-            className="jp-Deploy-iconButton"
-            title="Remove this key"
-            onClick={() => setExtra(draft.extra.filter((_, j) => j !== i))}
-          >
-            ×
-          </button>
-        </div>
+        <ExtraRow
+          key={i}
+          {...props}
+          index={i}
+          entry={entry}
+          setExtra={setExtra}
+        />
       ))}
       {field.extra && (
         <button
@@ -280,6 +273,48 @@ function ObjectEditor(
           + key
         </button>
       )}
+    </div>
+  );
+}
+
+/** A key of a `dict[str, X]` (or `**kwargs`) and its value. */
+function ExtraRow(
+  props: IEditorProps & {
+    draft: Extract<Draft, { t: 'object' }>;
+    index: number;
+    entry: { key: string; value: Draft };
+    setExtra: (extra: { key: string; value: Draft }[]) => void;
+  }
+): JSX.Element {
+  const { draft, index: i, entry, path } = props;
+  const replace = (next: { key: string; value: Draft }) => {
+    const extra = draft.extra.slice();
+    extra[i] = next;
+    props.setExtra(extra);
+  };
+  return (
+    <div className="jp-Deploy-prop jp-mod-extra">
+      <input
+        className="jp-mod-styled jp-Deploy-key"
+        aria-label={`Key ${i + 1} of ${path || 'the body'}`}
+        value={entry.key}
+        placeholder="key"
+        onChange={event => replace({ ...entry, key: event.target.value })}
+      />
+      <FieldEditor
+        {...props}
+        field={props.field.extra!}
+        draft={entry.value}
+        path={joinPath(path, entry.key || `#${i + 1}`)}
+        onChange={value => replace({ ...entry, value })}
+      />
+      <button
+        className="jp-Deploy-iconButton"
+        title="Remove this key"
+        onClick={() => props.setExtra(draft.extra.filter((_, j) => j !== i))}
+      >
+        ×
+      </button>
     </div>
   );
 }

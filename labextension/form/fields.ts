@@ -94,14 +94,20 @@ export function fieldOf(schema: ISchema): IField {
 }
 
 function objectField(schema: ISchema): IField {
-  const required = new Set(schema.required ?? []);
-  const properties = Object.entries(schema.properties ?? {}).map(
-    ([name, s]) => ({
+  const required = schema.required ?? [];
+  // deploy.json is written with sorted keys, but `required` keeps predict's argument order:
+  // the required arguments first, in that order, then the optional ones
+  const rank = (name: string) => {
+    const index = required.indexOf(name);
+    return index < 0 ? required.length : index;
+  };
+  const properties = Object.entries(schema.properties ?? {})
+    .map(([name, s]) => ({
       name,
       field: fieldOf(s),
-      required: required.has(name)
-    })
-  );
+      required: required.includes(name)
+    }))
+    .sort((a, b) => rank(a.name) - rank(b.name));
   const more = schema.additionalProperties;
   let extra: IField | null;
   if (typeof more === 'object') {

@@ -148,13 +148,22 @@ export async function deployByApi(
   });
   expect(started.status(), await started.text()).toBe(202);
   const build = await started.json();
+  let final: { phase: string; error: unknown } = { phase: '', error: null };
   await expect
     .poll(
       async () => {
         const answer = await page.request.get(`${api}/builds/${build.id}`);
-        return (await answer.json()).phase;
+        final = await answer.json();
+        return final.phase === 'live' || final.phase === 'failed';
       },
       { timeout: BUILD_TIMEOUT, intervals: [500] }
     )
-    .toBe('live');
+    .toBe(true);
+  if (final.phase !== 'live') {
+    const logs = await page.request.get(`${api}/builds/${build.id}/logs`);
+    const text = (await logs.json()).text;
+    throw new Error(
+      `${name} did not go live: ${JSON.stringify(final.error)}\n${text}`
+    );
+  }
 }

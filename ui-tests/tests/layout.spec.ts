@@ -36,6 +36,8 @@ test('the panel folds into remembered sections, opens snippets in a tab, fits 30
     await expect(
       panel.getByRole('button', { name: 'Open module' })
     ).toHaveCount(0);
+    // JupyterLab writes the state DB into the workspace after a short debounce
+    await page.waitForTimeout(2000);
     await page.reload();
     await page.evaluate(async notebook => {
       await window.jupyterapp.restored;
