@@ -35,7 +35,8 @@ export interface IDeployAPI {
   getBuild(id: string): Promise<Wire.IBuild>;
   getLogs(id: string, offset: number): Promise<Wire.ILogChunk>;
   getDeployment(name: string): Promise<Wire.IDeployment | null>;
-  getModule(name: string): Promise<string | null>;
+  getLiveFile(name: string, path: Wire.LiveFile): Promise<string | null>;
+  listDeployments(): Promise<Wire.IDeployment[]>;
   rollback(name: string, version?: number): Promise<Wire.IBuild>;
   remove(name: string): Promise<void>;
   invoke(name: string, body: unknown): Promise<Wire.IInvokeResult>;
@@ -88,11 +89,20 @@ export class DeployAPI implements IDeployAPI {
     );
   }
 
-  async getModule(name: string): Promise<string | null> {
-    const answer = await this.request<{ module: string }>(
-      `deployments/${enc(name)}/module`
+  /** A text file of the live version (null when nothing is live). */
+  async getLiveFile(name: string, path: Wire.LiveFile): Promise<string | null> {
+    const answer = await this.request<{ text: string }>(
+      `deployments/${enc(name)}/files/${enc(path)}`
     ).catch(notFoundAsNull);
-    return answer ? answer.module : null;
+    return answer ? answer.text : null;
+  }
+
+  /** Every deployment the build service knows. */
+  async listDeployments(): Promise<Wire.IDeployment[]> {
+    const answer = await this.request<{ deployments: Wire.IDeployment[] }>(
+      'deployments'
+    );
+    return answer.deployments;
   }
 
   rollback(name: string, version?: number): Promise<Wire.IBuild> {

@@ -1,17 +1,26 @@
 /** The extension's commands: deploy, open the panel, tag a cell; palette and menus. */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
+import { DeploymentsModel } from './deployments';
 import { deployIcon } from './icons';
 import { DeployModel } from './model';
+import { openDiff, openModule } from './review';
 import { IPreferences } from './settings';
+import { DeploymentsWidget } from './widgets/deployments';
+import { SnippetsWidget } from './widgets/snippets';
 
 export namespace CommandIDs {
   export const deploy = 'jupyter-deploy:deploy';
   export const openPanel = 'jupyter-deploy:open-panel';
   export const togglePredictTag = 'jupyter-deploy:toggle-predict-tag';
+  export const openModule = 'jupyter-deploy:open-module';
+  export const diffLive = 'jupyter-deploy:diff-live';
+  export const openDeployments = 'jupyter-deploy:open-deployments';
+  export const openSnippets = 'jupyter-deploy:open-snippets';
 }
 
 const PREDICT_TAG = 'predict';
@@ -22,6 +31,8 @@ export interface ICommandContext {
   model: DeployModel;
   panel: Widget;
   prefs: IPreferences;
+  languages: IEditorLanguageRegistry | null;
+  deployments: DeploymentsModel;
   /** Put the panel in the shell (on the side the settings say). */
   place: () => void;
 }
@@ -46,6 +57,37 @@ export function addCommands(
     CommandIDs.togglePredictTag,
     toggleTagCommand(context.tracker)
   );
+  app.commands.addCommand(CommandIDs.openModule, {
+    label: 'Open the Generated Module',
+    caption: 'predict.py, requirements.txt and deploy.json in a read-only tab',
+    isEnabled: () => !!context.model.notebookPath,
+    execute: async () => {
+      await saveIfDirty(context);
+      await openModule(context);
+    }
+  });
+  app.commands.addCommand(CommandIDs.diffLive, {
+    label: 'Diff the Module Against Live',
+    caption:
+      'Side by side: the live predict.py and requirements.txt against the new ones',
+    isEnabled: () => !!context.model.notebookPath,
+    execute: async () => {
+      await saveIfDirty(context);
+      await openDiff(context);
+    }
+  });
+  app.commands.addCommand(CommandIDs.openDeployments, {
+    label: 'Open the Deployments View',
+    caption: 'Every deployment of the build service, with its notebook',
+    icon: deployIcon,
+    execute: () => openDeployments(context)
+  });
+  app.commands.addCommand(CommandIDs.openSnippets, {
+    label: 'Open the API Snippets',
+    caption: 'curl and Python snippets that call the live deployment',
+    icon: deployIcon,
+    execute: () => openSnippets(context)
+  });
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'Deploy' });
   }
@@ -54,6 +96,43 @@ export function addCommands(
     selector: '.jp-Notebook .jp-Cell',
     rank: 30
   });
+}
+
+let deploymentsView: DeploymentsWidget | null = null;
+let snippetsView: SnippetsWidget | null = null;
+
+/** Show the snippets tab of the panel's deployment. */
+function openSnippets({ app, model }: ICommandContext): void {
+  if (!snippetsView || snippetsView.isDisposed) {
+    snippetsView = new SnippetsWidget(model);
+  }
+  if (!snippetsView.isAttached) {
+    app.shell.add(snippetsView, 'main', { mode: 'split-bottom' });
+  }
+  app.shell.activateById(snippetsView.id);
+}
+
+/** Show the Deployments view (one tab, made again after it is closed). */
+function openDeployments({ app, deployments }: ICommandContext): void {
+  if (!deploymentsView || deploymentsView.isDisposed) {
+    deploymentsView = new DeploymentsWidget(deployments, path => {
+      void app.commands.execute('docmanager:open', { path });
+    });
+  }
+  if (!deploymentsView.isAttached) {
+    app.shell.add(deploymentsView, 'main');
+  }
+  app.shell.activateById(deploymentsView.id);
+  void deployments.refresh();
+}
+
+/** Save the panel's notebook when it has unsaved changes: the server reads it from disk. */
+async function saveIfDirty({ tracker, model }: ICommandContext): Promise<void> {
+  const path = model.notebookPath;
+  const notebook = tracker.find(nb => nb.context.path === path);
+  if (notebook?.context.model.dirty) {
+    await notebook.context.save();
+  }
 }
 
 function deployCommand({

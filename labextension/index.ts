@@ -10,6 +10,7 @@ import {
   Notification,
   ToolbarButton
 } from '@jupyterlab/apputils';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import {
   INotebookModel,
@@ -17,12 +18,15 @@ import {
   NotebookPanel
 } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IDisposable } from '@lumino/disposable';
 
 import { DeployAPI } from './api';
 import { CommandIDs, addCommands } from './commands';
 import { deployIcon } from './icons';
+import { DeploymentsModel } from './deployments';
 import { DeployModel } from './model';
+import { Sections } from './sections';
 import { Wire } from './types';
 import { DEFAULTS, IPreferences, watchSettings } from './settings';
 import { DeployPanelWidget } from './widgets/panel';
@@ -87,17 +91,24 @@ function activate(
   palette: ICommandPalette | null,
   settingRegistry: ISettingRegistry | null,
   restorer: ILayoutRestorer | null,
-  labShell: ILabShell | null
+  labShell: ILabShell | null,
+  languages: IEditorLanguageRegistry | null,
+  state: IStateDB | null
 ): void {
   const prefs: IPreferences = { ...DEFAULTS };
+  const api = new DeployAPI(app.serviceManager.serverSettings);
+  const events = app.serviceManager.events ?? null;
   const model = new DeployModel({
-    api: new DeployAPI(app.serviceManager.serverSettings),
-    events: app.serviceManager.events ?? null,
+    api,
+    events,
     pollInterval: prefs.pollInterval
   });
-  const panel = new DeployPanelWidget(model, rollout => {
+  const deployments = new DeploymentsModel(api, events);
+  const sections = new Sections(state);
+  void app.restored.then(() => sections.restore());
+  const panel = new DeployPanelWidget(model, sections, (command, args) => {
     const path = model.notebookPath ?? undefined;
-    void app.commands.execute(CommandIDs.deploy, { path, ...rollout });
+    void app.commands.execute(command, { path, ...args });
   });
   const place = () => app.shell.add(panel, prefs.panelSide, { rank: 900 });
   place();
@@ -116,7 +127,10 @@ function activate(
     }
   });
 
-  addCommands({ app, tracker, model, panel, prefs, place }, palette);
+  addCommands(
+    { app, tracker, model, panel, prefs, place, languages, deployments },
+    palette
+  );
   app.docRegistry.addWidgetExtension('Notebook', new DeployButton(app));
   if (settingRegistry) {
     watchSettings(settingRegistry, PLUGIN_ID, app.restored, prefs, previous => {
@@ -133,7 +147,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'The Deploy side panel: notebook to live prediction API.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, ILabShell],
+  optional: [
+    ICommandPalette,
+    ISettingRegistry,
+    ILayoutRestorer,
+    ILabShell,
+    IEditorLanguageRegistry,
+    IStateDB
+  ],
   activate
 };
 

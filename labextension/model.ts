@@ -7,7 +7,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { DeployError, IDeployAPI } from './api';
-import { exampleText } from './names';
+import { ConsoleModel, IConsoleMetadata } from './console';
 import { BUILD_EVENT_SCHEMA, Wire, isTerminal } from './types';
 
 /** An event emission as jupyter_events sends it: the schema id and the data. */
@@ -20,7 +20,7 @@ export interface IEventSource {
 
 /** What the panel is busy with, if anything. */
 export type Busy =
-  'preview' | 'deploy' | 'rollback' | 'delete' | 'invoke' | 'promote' | 'abort';
+  'preview' | 'deploy' | 'rollback' | 'delete' | 'promote' | 'abort';
 
 /** How many log chunks to read at most in one tick. */
 const MAX_LOG_READS = 50;
@@ -42,7 +42,11 @@ export class DeployModel implements IDisposable {
     this._events = options.events ?? null;
     this._events?.stream.connect(this._onEvent, this);
     this._poll = this._makePoll(options.pollInterval ?? 1000);
+    this.console = new ConsoleModel(this._api, () => this._emit());
   }
+
+  /** The test console of the current deployment. */
+  readonly console: ConsoleModel;
 
   /** Emitted whenever any state changes. */
   get changed(): ISignal<this, void> {
@@ -89,30 +93,12 @@ export class DeployModel implements IDisposable {
     return this._deployment;
   }
 
-  get liveModule(): string | null {
-    return this._liveModule;
-  }
-
   get error(): string | null {
     return this._error;
   }
 
   get busy(): Busy | null {
     return this._busy;
-  }
-
-  get consoleInput(): string {
-    return this._consoleInput;
-  }
-
-  set consoleInput(value: string) {
-    this._consoleInput = value;
-    this._inputEdited = true;
-    this._emit();
-  }
-
-  get invokeResult(): Wire.IInvokeResult | null {
-    return this._invokeResult;
   }
 
   /** Whether a followed build is still running. */
@@ -139,11 +125,9 @@ export class DeployModel implements IDisposable {
     this._logs = '';
     this._logOffset = 0;
     this._deployment = null;
-    this._liveModule = null;
-    this._invokeResult = null;
     this._error = null;
-    this._inputEdited = false;
-    this._consoleInput = '{}';
+    this._consoleBuild = null;
+    this.console.reset();
     this._emit();
     if (path) {
       void this._learnName(path);
@@ -170,7 +154,7 @@ export class DeployModel implements IDisposable {
       }
       this._preview = preview;
       this._takeName(preview);
-      this._setExample(preview.metadata?.example);
+      this.console.setSource(preview.metadata, 'preview');
       return preview;
     });
   }
@@ -224,32 +208,12 @@ export class DeployModel implements IDisposable {
       this._logs = '';
       this._logOffset = 0;
       this._deployment = null;
-      this._liveModule = null;
-      this._invokeResult = null;
       return true;
     });
     return done ?? false;
   }
 
-  /** Send the console's JSON to the live `/predict`. */
-  async invoke(): Promise<Wire.IInvokeResult | null> {
-    let body: unknown;
-    try {
-      body = JSON.parse(this._consoleInput);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return this._fail(`The request body is not valid JSON: ${reason}`);
-    }
-    const name = this._name;
-    return this._run('invoke', async () => {
-      this._invokeResult = null;
-      const result = await this._api.invoke(name, body);
-      this._invokeResult = result;
-      return result;
-    });
-  }
-
-  /** Reload the deployment of the current name and its live module. */
+  /** Reload the deployment of the current name. */
   async refreshDeployment(): Promise<void> {
     const name = this._name;
     if (!name) {
@@ -257,26 +221,22 @@ export class DeployModel implements IDisposable {
     }
     try {
       const deployment = await this._api.getDeployment(name);
-      const live = deployment?.live_version ?? null;
-      const module = live === null ? null : await this._api.getModule(name);
       if (name !== this._name) {
         return;
       }
       this._deployment = deployment;
-      this._liveModule = module;
       this._emit();
-      if (
-        deployment?.url &&
-        !this._inputEdited &&
-        !this._preview &&
-        this._path
-      ) {
-        // the console's example input comes from the notebook's example cell
-        void this._quietPreview(this._path);
-      }
+      await this._loadConsoleSource(name, deployment);
     } catch (error) {
       this._fail(messageOf(error));
     }
+  }
+
+  /** A text file of the live version of the current name (null when nothing is live). */
+  liveFile(path: Wire.LiveFile): Promise<string | null> {
+    return this._name
+      ? this._api.getLiveFile(this._name, path)
+      : Promise.resolve(null);
   }
 
   /** Read the followed build's state and new logs (the poll calls this). */
@@ -438,7 +398,7 @@ export class DeployModel implements IDisposable {
       if (path === this._path && !this._preview) {
         this._preview = preview;
         this._takeName(preview);
-        this._setExample(preview.metadata?.example);
+        this.console.setSource(preview.metadata, 'preview');
         this._emit();
       }
     } catch {
@@ -463,9 +423,19 @@ export class DeployModel implements IDisposable {
     }
   }
 
-  private _setExample(example: unknown): void {
-    if (!this._inputEdited && example !== undefined && example !== null) {
-      this._consoleInput = exampleText(example);
+  /** The console's schema and example from the live deploy.json, once per live build. */
+  private async _loadConsoleSource(
+    name: string,
+    deployment: Wire.IDeployment | null
+  ): Promise<void> {
+    const build = deployment?.live_build ?? null;
+    if (!build || build === this._consoleBuild) {
+      return;
+    }
+    this._consoleBuild = build;
+    const text = await this._api.getLiveFile(name, 'deploy.json');
+    if (text && name === this._name) {
+      this.console.setSource(JSON.parse(text) as IConsoleMetadata, 'live');
     }
   }
 
@@ -491,12 +461,9 @@ export class DeployModel implements IDisposable {
   private _logs = '';
   private _logOffset = 0;
   private _deployment: Wire.IDeployment | null = null;
-  private _liveModule: string | null = null;
   private _error: string | null = null;
   private _busy: Busy | null = null;
-  private _consoleInput = '{}';
-  private _inputEdited = false;
-  private _invokeResult: Wire.IInvokeResult | null = null;
+  private _consoleBuild: string | null = null;
   private _ticking: Promise<void> | null = null;
   private _tickAgain = false;
   private _isDisposed = false;

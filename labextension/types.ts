@@ -118,6 +118,9 @@ export namespace Wire {
     artifacts: any;
   }
 
+  /** The live files the panel reads (`deployments/{name}/files/{path}`). */
+  export type LiveFile = 'predict.py' | 'requirements.txt' | 'deploy.json';
+
   export interface IInvokeResult {
     status: number;
     body: any;

@@ -133,6 +133,14 @@ class ModuleHandler(DeployHandler):
         self.answer(await self.service.module(name))
 
 
+class LiveFileHandler(DeployHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, path: str) -> None:
+        """A text file (predict.py, requirements.txt, deploy.json) of the live version."""
+        self.answer(await self.service.live_file(name, path))
+
+
 class RollbackHandler(DeployHandler):
     @web.authenticated
     @authorized
@@ -190,6 +198,7 @@ HANDLERS: list[tuple[str, type[DeployHandler]]] = [
     (rf"/{API}/deployments", DeploymentsHandler),
     (rf"/{API}/deployments/{_NAME}", DeploymentHandler),
     (rf"/{API}/deployments/{_NAME}/module", ModuleHandler),
+    (rf"/{API}/deployments/{_NAME}/files/{_NAME}", LiveFileHandler),
     (rf"/{API}/deployments/{_NAME}/rollback", RollbackHandler),
     (rf"/{API}/deployments/{_NAME}/invoke", InvokeHandler),
     (rf"/{API}/deployments/{_NAME}/(promote|abort)", SplitEndHandler),

@@ -31,6 +31,7 @@ from jupyter_deploy.wire import Json, check_name, default_name
 
 _BUILD_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 CAPTURED_AT_DEPLOY = "captured at deploy"
+LIVE_FILES = ("predict.py", "requirements.txt", "deploy.json")
 
 
 @dataclass
@@ -166,6 +167,14 @@ class DeployService:
         """The live `predict.py` of a deployment."""
         text = await self._call(self.builder.deployment_file, check_name(name), "predict.py")
         return {"module": text}
+
+    async def live_file(self, name: str, path: str) -> Json:
+        """A text file of a deployment's live version: predict.py, requirements.txt, deploy.json."""
+        if path not in LIVE_FILES:
+            listed = ", ".join(LIVE_FILES)
+            raise InvalidRequest(f"{path!r} is not a file the panel reads: ask for {listed}.")
+        text = await self._call(self.builder.deployment_file, check_name(name), path)
+        return {"path": path, "text": text}
 
     async def rollback(self, name: str, version: object = None) -> Json:
         """Go back to the previous (or the given) version; a Build."""

@@ -128,29 +128,51 @@ describe('DeployAPI', () => {
     expect(failure.code).toBe('no_predict_cell');
   });
 
-  it('answers null for a deployment or module that does not exist', async () => {
+  it('answers null for a deployment or live file that does not exist', async () => {
     // Given a server that knows no deployment named ghost
     const api = fakeServer({}, []);
     // When the model looks it up
     // Then it gets null instead of an error
     expect(await api.getDeployment('ghost')).toBeNull();
-    expect(await api.getModule('ghost')).toBeNull();
+    expect(await api.getLiveFile('ghost', 'predict.py')).toBeNull();
   });
 
-  it('answers the live module text', async () => {
-    // Given a live deployment
+  it('answers a live file by name, and null when nothing is live', async () => {
+    // Given a live deployment with a requirements.txt
+    const seen: ISeen[] = [];
     const api = fakeServer(
       {
-        [`GET ${BASE}/deployments/iris/module`]: {
+        [`GET ${BASE}/deployments/iris/files/requirements.txt`]: {
           status: 200,
-          body: { module: 'def predict(): ...\n' }
+          body: { path: 'requirements.txt', text: 'numpy==2.0.0\n' }
+        }
+      },
+      seen
+    );
+    // When the diff asks for it, and for a file of a deployment that is not live
+    // Then it gets the text, and null for the other
+    expect(await api.getLiveFile('iris', 'requirements.txt')).toBe(
+      'numpy==2.0.0\n'
+    );
+    expect(await api.getLiveFile('ghost', 'deploy.json')).toBeNull();
+    expect(seen[1].url).toContain('/deployments/ghost/files/deploy.json');
+  });
+
+  it('lists every deployment', async () => {
+    // Given a build service with one deployment
+    const api = fakeServer(
+      {
+        [`GET ${BASE}/deployments`]: {
+          status: 200,
+          body: { deployments: [{ name: 'iris', status: 'live' }] }
         }
       },
       []
     );
-    // When the model asks for its module
-    // Then it gets the source text
-    expect(await api.getModule('iris')).toBe('def predict(): ...\n');
+    // When the Deployments view loads
+    const listed = await api.listDeployments();
+    // Then it gets the list inside the answer's envelope
+    expect(listed.map(d => d.name)).toEqual(['iris']);
   });
 
   it('escapes names in paths and sends rollback versions', async () => {

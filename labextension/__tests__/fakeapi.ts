@@ -15,7 +15,8 @@ export class FakeAPI implements IDeployAPI {
   builds = new Map<string, Wire.IBuild>();
   logs = new Map<string, string>();
   deployments = new Map<string, Wire.IDeployment>();
-  modules = new Map<string, string>();
+  /** Live files by `name/path`. */
+  files = new Map<string, string>();
   previews = new Map<string, Wire.IPreview | DeployError>();
   calls: string[] = [];
   invoked: unknown[] = [];
@@ -82,8 +83,14 @@ export class FakeAPI implements IDeployAPI {
     return found ? structuredClone(found) : null;
   }
 
-  async getModule(name: string): Promise<string | null> {
-    return this.modules.get(name) ?? null;
+  async getLiveFile(name: string, path: Wire.LiveFile): Promise<string | null> {
+    this.calls.push(`file ${name} ${path}`);
+    return this.files.get(`${name}/${path}`) ?? null;
+  }
+
+  async listDeployments(): Promise<Wire.IDeployment[]> {
+    this.calls.push('deployments');
+    return [...this.deployments.values()].map(d => structuredClone(d));
   }
 
   async rollback(name: string, version?: number): Promise<Wire.IBuild> {
@@ -97,7 +104,11 @@ export class FakeAPI implements IDeployAPI {
   async remove(name: string): Promise<void> {
     this.calls.push(`delete ${name}`);
     this.deployments.delete(name);
-    this.modules.delete(name);
+    for (const key of [...this.files.keys()]) {
+      if (key.startsWith(`${name}/`)) {
+        this.files.delete(key);
+      }
+    }
   }
 
   async invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
@@ -188,8 +199,8 @@ export class FakeAPI implements IDeployAPI {
     deployment.live_build = build.id;
     deployment.status = 'live';
     this.deployments.set(build.name, deployment);
-    this.modules.set(
-      build.name,
+    this.files.set(
+      `${build.name}/predict.py`,
       `# v${build.version}\ndef predict(features):\n    return 0\n`
     );
   }

@@ -15,6 +15,17 @@ const PREVIEW: Wire.IPreview = {
   artifacts: []
 };
 
+/** A live deploy.json's console part: predict(features: list[float]). */
+const LIVE_METADATA = {
+  input_schema: {
+    type: 'object',
+    properties: { features: { type: 'array', items: { type: 'number' } } },
+    required: ['features'],
+    additionalProperties: false
+  },
+  example: { features: [5.1, 3.5, 1.4, 0.2] }
+};
+
 class Events {
   stream = new Signal<this, Emission>(this);
   emit(build: Wire.IBuild, phase: Wire.Phase): void {
@@ -102,7 +113,7 @@ describe('DeployModel', () => {
     expect(finished.map(b => b.phase)).toEqual(['live']);
     expect(model.deployment?.status).toBe('live');
     expect(model.deployment?.url).toBe('http://127.0.0.1:9000/iris');
-    expect(model.liveModule).toContain('def predict');
+    expect(await model.liveFile('predict.py')).toContain('def predict');
   });
 
   it('reads logs from where it stopped', async () => {
@@ -158,25 +169,34 @@ describe('DeployModel', () => {
     await model.runPreview();
     // Then the module is shown and the console holds the example
     expect(model.preview?.module).toContain('def predict');
-    expect(JSON.parse(model.consoleInput)).toEqual({
+    expect(JSON.parse(model.console.text)).toEqual({
       features: [5.1, 3.5, 1.4, 0.2]
     });
   });
 
-  it('fills the example of a notebook already deployed when the panel opens on it', async () => {
-    // Given iris is live and its notebook has an example cell
+  it('takes the console form and example from the live deploy.json when the panel opens', async () => {
+    // Given iris is live, its deploy.json with an input schema and an example
     const { api, model } = setUp();
-    api.previews.set('iris.ipynb', PREVIEW);
+    api.previews.set('iris.ipynb', {
+      ...PREVIEW,
+      metadata: { example: { features: [0, 0, 0, 0] } }
+    });
     const build = api.start('iris', 'build');
     api.advance(build.id, 'live');
+    api.files.set('iris/deploy.json', JSON.stringify(LIVE_METADATA));
     // When the panel opens on the notebook
     model.setNotebook('iris.ipynb');
     await settle();
-    // Then the deployment is shown and the console holds the example
+    // Then the console is a form of the live schema, holding the live example
     expect(model.deployment?.status).toBe('live');
-    expect(JSON.parse(model.consoleInput)).toEqual({
+    expect(model.console.mode).toBe('form');
+    expect(model.console.field?.properties?.[0].name).toBe('features');
+    expect(JSON.parse(model.console.text)).toEqual({
       features: [5.1, 3.5, 1.4, 0.2]
     });
+    expect(api.calls.filter(c => c === 'file iris deploy.json')).toHaveLength(
+      1
+    );
   });
 
   it('does not overwrite a request the person edited', async () => {
@@ -184,11 +204,11 @@ describe('DeployModel', () => {
     const { api, model } = setUp();
     api.previews.set('iris.ipynb', PREVIEW);
     model.setNotebook('iris.ipynb');
-    model.consoleInput = '{"features": [1, 2, 3, 4]}';
+    model.console.setText('{"features": [1, 2, 3, 4]}');
     // When a preview arrives
     await model.runPreview();
     // Then the edit stays
-    expect(model.consoleInput).toBe('{"features": [1, 2, 3, 4]}');
+    expect(model.console.text).toBe('{"features": [1, 2, 3, 4]}');
   });
 
   it("shows the server's message when a preview is refused", async () => {
@@ -206,35 +226,6 @@ describe('DeployModel', () => {
     expect(preview).toBeNull();
     expect(model.error).toBe(message);
     expect(model.busy).toBeNull();
-  });
-
-  it('refuses to send a console request that is not JSON', async () => {
-    // Given a console with broken JSON
-    const { api, model } = setUp();
-    model.setNotebook('iris.ipynb');
-    model.consoleInput = '{"features": [1, 2,';
-    // When the person clicks Send
-    const result = await model.invoke();
-    // Then nothing is sent and the error says why
-    expect(result).toBeNull();
-    expect(api.invoked).toHaveLength(0);
-    expect(model.error).toContain('not valid JSON');
-  });
-
-  it('sends the console request and keeps the response', async () => {
-    // Given a live deployment and a valid request
-    const { api, model } = setUp();
-    model.setNotebook('iris.ipynb');
-    model.consoleInput = '{"features": [5.1, 3.5, 1.4, 0.2]}';
-    // When the person clicks Send
-    await model.invoke();
-    // Then the parsed body was sent and the response is shown
-    expect(api.invoked).toEqual([{ features: [5.1, 3.5, 1.4, 0.2] }]);
-    expect(model.invokeResult).toEqual({
-      status: 200,
-      body: { prediction: 0 },
-      latency_ms: 2.5
-    });
   });
 
   it('rolls back to a version and follows that build to live', async () => {
@@ -275,7 +266,7 @@ describe('DeployModel', () => {
     expect(removed).toBe(true);
     expect(api.calls).toContain('delete iris');
     expect(model.deployment).toBeNull();
-    expect(model.liveModule).toBeNull();
+    expect(await model.liveFile('predict.py')).toBeNull();
     expect(model.build).toBeNull();
   });
 

@@ -5,7 +5,7 @@ import { DeployModel } from '../model';
 import { Wire } from '../types';
 
 /** Ask before deleting; answer whether to go on. */
-async function confirmDelete(name: string): Promise<boolean> {
+export async function confirmDelete(name: string): Promise<boolean> {
   const result = await showDialog({
     title: 'Delete deployment',
     body: `Delete "${name}"? Its URL stops answering and its versions are removed.`,
@@ -14,7 +14,7 @@ async function confirmDelete(name: string): Promise<boolean> {
   return result.button.accept;
 }
 
-function formatTime(iso: string): string {
+export function formatTime(iso: string): string {
   const date = new Date(iso);
   return isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
@@ -30,8 +30,7 @@ export function History(props: {
   );
   const busy = model.busy !== null || model.isBuilding;
   return (
-    <section className="jp-Deploy-history">
-      <div className="jp-Deploy-sectionTitle">History</div>
+    <div className="jp-Deploy-history">
       <table>
         <tbody>
           {versions.map(version => (
@@ -71,6 +70,6 @@ export function History(props: {
       >
         Delete deployment
       </button>
-    </section>
+    </div>
   );
 }

@@ -1,8 +1,7 @@
 import * as React from 'react';
-import { useState } from 'react';
 
+import { CommandIDs } from '../commands';
 import { Wire } from '../types';
-import { CodeView, DiffView } from './CodeView';
 
 /** Names of the values the deploy captures, from the preview's `artifacts`. */
 function artifactNames(artifacts: unknown): string[] {
@@ -14,44 +13,36 @@ function artifactNames(artifacts: unknown): string[] {
     .filter((name): name is string => typeof name === 'string');
 }
 
-/** The generated module (preview, else live) and its diff against the live one. */
+/**
+ * The generated module's review: buttons that open it, and its diff against live, in the main
+ * area (a sidebar is too narrow for code), with the compiler's warnings.
+ */
 export function ModuleSection(props: {
   preview: Wire.IPreview | null;
-  liveModule: string | null;
-}): JSX.Element | null {
-  const { preview, liveModule } = props;
-  const [tab, setTab] = useState<'module' | 'diff'>('module');
-  const module = preview?.module ?? liveModule;
-  if (module === null || module === undefined) {
-    return null;
-  }
-  const canDiff = !!preview && liveModule !== null;
-  const shown = canDiff ? tab : 'module';
-  const requirements = Array.isArray(preview?.requirements)
-    ? preview?.requirements.join('\n')
-    : (preview?.requirements ?? '');
+  canDiff: boolean;
+  busy: boolean;
+  run: (command: string) => void;
+}): JSX.Element {
+  const { preview } = props;
   const artifacts = artifactNames(preview?.artifacts);
   return (
-    <section className="jp-Deploy-module">
-      <div className="jp-Deploy-tabs" role="tablist">
+    <div className="jp-Deploy-module">
+      <div className="jp-Deploy-actions">
         <button
-          role="tab"
-          aria-selected={shown === 'module'}
-          className={shown === 'module' ? 'jp-mod-active' : ''}
-          onClick={() => setTab('module')}
+          className="jp-Button jp-mod-styled jp-Deploy-openModule"
+          disabled={props.busy}
+          onClick={() => props.run(CommandIDs.openModule)}
         >
-          {preview ? 'Generated module' : 'Live module'}
+          Open module
         </button>
-        {canDiff && (
-          <button
-            role="tab"
-            aria-selected={shown === 'diff'}
-            className={shown === 'diff' ? 'jp-mod-active' : ''}
-            onClick={() => setTab('diff')}
-          >
-            Diff against live
-          </button>
-        )}
+        <button
+          className="jp-Button jp-mod-styled jp-Deploy-openDiff"
+          disabled={props.busy || !props.canDiff}
+          title={props.canDiff ? '' : 'Nothing is live yet to compare with'}
+          onClick={() => props.run(CommandIDs.diffLive)}
+        >
+          Diff against live
+        </button>
       </div>
       {preview && preview.warnings.length > 0 && (
         <ul className="jp-Deploy-warnings">
@@ -60,22 +51,11 @@ export function ModuleSection(props: {
           ))}
         </ul>
       )}
-      {shown === 'module' ? (
-        <CodeView code={module} />
-      ) : (
-        <DiffView live={liveModule ?? ''} next={preview?.module ?? ''} />
-      )}
       {artifacts.length > 0 && (
         <div className="jp-Deploy-artifacts jp-Deploy-muted">
           Captured from the kernel: {artifacts.join(', ')}
         </div>
       )}
-      {requirements && (
-        <details className="jp-Deploy-requirements">
-          <summary>requirements.txt</summary>
-          <pre>{requirements}</pre>
-        </details>
-      )}
-    </section>
+    </div>
   );
 }

@@ -2,7 +2,9 @@ import { Clipboard } from '@jupyterlab/apputils';
 import * as React from 'react';
 import { useState } from 'react';
 
+import { DeployModel } from '../model';
 import { curlSnippet, openapiUrl, pythonSnippet } from '../names';
+import { useModel } from './hooks';
 
 /** A block of text with a Copy button. */
 export function CopyBlock(props: {
@@ -38,11 +40,10 @@ export function Snippets(props: {
 }): JSX.Element {
   const { url, body } = props;
   return (
-    <section className="jp-Deploy-snippets">
-      <div className="jp-Deploy-sectionTitle">Call it</div>
-      <div className="jp-Deploy-muted">curl</div>
+    <div className="jp-Deploy-snippets">
+      <h3>curl</h3>
       <CopyBlock label="curl command" text={curlSnippet(url, body)} />
-      <div className="jp-Deploy-muted">Python (requests)</div>
+      <h3>Python (requests)</h3>
       <CopyBlock label="Python snippet" text={pythonSnippet(url, body)} />
       <a
         className="jp-Deploy-openapi"
@@ -52,6 +53,32 @@ export function Snippets(props: {
       >
         OpenAPI document
       </a>
-    </section>
+    </div>
+  );
+}
+
+/** The snippets tab: follows the console's request body and the live URL. */
+export function SnippetsView(props: { model: DeployModel }): JSX.Element {
+  const model = useModel(props.model);
+  const deployment = model.deployment;
+  if (!deployment?.url) {
+    return (
+      <div className="jp-Deploy-snippetsView jp-Deploy-muted">
+        Nothing of "{model.name}" is live: deploy it to call it.
+      </div>
+    );
+  }
+  return (
+    <div className="jp-Deploy-snippetsView">
+      <p className="jp-Deploy-muted">
+        Call <b>{deployment.name}</b> v{deployment.live_version} with the test
+        console's request.
+      </p>
+      <Snippets
+        url={deployment.url}
+        body={model.console.text}
+        openapi={deployment.openapi_url}
+      />
+    </div>
   );
 }

@@ -56,7 +56,7 @@ export function Traffic(props: ITrafficProps): JSX.Element {
       <RequestTable
         requests={traffic.requests}
         onPick={input => {
-          model.consoleInput = JSON.stringify(input, null, 2);
+          model.console.setText(JSON.stringify(input, null, 2));
         }}
       />
       <Compare traffic={traffic} />

@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'react';
 
-import { DeployModel } from '../model';
+import { ISignal } from '@lumino/signaling';
 
 /** Re-render whenever the model changes. */
-export function useModel(model: DeployModel): DeployModel {
+export function useModel<T extends { changed: ISignal<any, void> }>(
+  model: T
+): T {
   const [, setCount] = useState(0);
   useEffect(() => {
     const onChange = () => setCount(count => count + 1);

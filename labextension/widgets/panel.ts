@@ -1,17 +1,22 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { DeployPanel } from '../components/DeployPanel';
 import { DeployModel } from '../model';
 import { deployIcon } from '../icons';
-import { Wire } from '../types';
+import { Sections } from '../sections';
 
 /** The Lumino shell of the Deploy side panel. */
 export class DeployPanelWidget extends ReactWidget {
   constructor(
     readonly model: DeployModel,
-    private readonly _onDeploy: (rollout?: Wire.IRollout) => void
+    readonly sections: Sections,
+    private readonly _run: (
+      command: string,
+      args?: ReadonlyPartialJSONObject
+    ) => void
   ) {
     super();
     this.id = 'jupyter-deploy-panel';
@@ -24,7 +29,8 @@ export class DeployPanelWidget extends ReactWidget {
   protected render(): JSX.Element {
     return React.createElement(DeployPanel, {
       model: this.model,
-      onDeploy: this._onDeploy
+      sections: this.sections,
+      run: this._run
     });
   }
 

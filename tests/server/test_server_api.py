@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", ("deployments",)),
     ("GET", ("deployments", "x")),
     ("GET", ("deployments", "x", "module")),
+    ("GET", ("deployments", "x", "files", "deploy.json")),
     ("POST", ("deployments", "x", "rollback")),
     ("POST", ("deployments", "x", "promote")),
     ("POST", ("deployments", "x", "abort")),
@@ -149,6 +150,7 @@ async def test_a_notebook_without_a_predict_cell_is_a_4xx(jp_fetch: Any, jp_root
     [
         ("GET", ("deployments", "no-such-model")),
         ("GET", ("deployments", "no-such-model", "module")),
+        ("GET", ("deployments", "no-such-model", "files", "requirements.txt")),
         ("POST", ("deployments", "no-such-model", "rollback")),
         ("DELETE", ("deployments", "no-such-model")),
         ("POST", ("deployments", "no-such-model", "invoke")),
@@ -174,6 +176,8 @@ async def test_unknown_deployments_and_builds_are_404(
         (("builds", "b1", "logs"), {"offset": "-3"}),
         (("deployments", "a%2F..%2Fbuilds"), {}),
         (("deployments", "bad name!"), {}),
+        (("deployments", "x", "files", "artifacts%2Fmodel.pkl"), {}),
+        (("deployments", "x", "files", "notes.txt"), {}),
     ],
 )
 async def test_bad_ids_and_offsets_are_400(

@@ -69,6 +69,11 @@ async def test_notebook_run_in_its_kernel_deploys_and_answers_predictions(
     # And the panel can show the live module and the build log
     module = await call(jp_fetch, "deployments", "iris", "module")
     assert "def predict(features: list[float]) -> str:" in module["module"]
+    # And the live requirements and deploy.json, for the diff and the Deployments view
+    requirements = await call(jp_fetch, "deployments", "iris", "files", "requirements.txt")
+    assert "scikit-learn" in requirements["text"].lower()
+    deploy_json = await call(jp_fetch, "deployments", "iris", "files", "deploy.json")
+    assert json.loads(deploy_json["text"])["source"]["path"] == "iris.ipynb"
     assert await build_log(jp_fetch, build["id"])
 
 

@@ -53,20 +53,33 @@ test('deploys the iris example, answers in the console, redeploys and rolls back
   });
 
   await test.step('Console: the example gets a prediction', async () => {
-    const input = panel.getByLabel('Request body (JSON)');
-    await expect(input).toHaveValue(/features/);
+    // the form of predict(features: list[float]), filled with the example cell's input
+    const form = panel.locator('.jp-Deploy-form');
+    await expect(form.getByLabel('features.0', { exact: true })).toHaveValue(
+      '5.1'
+    );
+    await expect(form.locator('.jp-Deploy-propType')).toHaveText(
+      'list[number]'
+    );
     await panel.getByRole('button', { name: 'Send', exact: true }).click();
     const response = panel.locator('.jp-Deploy-response');
     await expect(response).toHaveAttribute('data-status', '200');
     await expect(response).toContainText('"prediction"');
-    await expect(panel.locator('.jp-Deploy-snippets')).toContainText(
+    await panel
+      .getByRole('button', { name: 'curl and Python snippets' })
+      .click();
+    await expect(page.locator('#jupyter-deploy-snippets')).toContainText(
       'curl -X POST'
     );
     await expect(panel.locator('.jp-Deploy-openapi')).toHaveAttribute(
       'href',
       /openapi\.json$/
     );
-    await shoot(panel.locator('.jp-Deploy-console'), 'panel-console', testInfo);
+    await shoot(
+      panel.locator('.jp-Deploy-testSection'),
+      'panel-console',
+      testInfo
+    );
   });
 
   await test.step('Redeploy: version 2 goes live, version 1 is retired', async () => {

@@ -1,4 +1,4 @@
-import { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { IJupyterLabPageFixture, expect } from '@jupyterlab/galata';
 import { Locator, TestInfo } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -85,4 +85,85 @@ export function brokenNotebook(): string {
     nbformat: 4,
     nbformat_minor: 5
   });
+}
+
+/** A code cell of {@link notebookOf}: its source and tags. */
+export interface ICellSpec {
+  source: string;
+  tags?: string[];
+  id?: string;
+}
+
+/** A Python notebook (nbformat 4.5) with these code cells, as JSON text. */
+export function notebookOf(cells: ICellSpec[]): string {
+  return JSON.stringify({
+    cells: cells.map((cell, i) => ({
+      cell_type: 'code',
+      execution_count: null,
+      id: cell.id ?? `c${i + 1}`,
+      metadata: cell.tags ? { tags: cell.tags } : {},
+      outputs: [],
+      source: cell.source
+    })),
+    metadata: {
+      kernelspec: {
+        display_name: 'Python 3',
+        language: 'python',
+        name: 'python3'
+      }
+    },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+/** A model with no captured values: a threshold on one number (deploys without a kernel). */
+export function thresholdNotebook(threshold: number): string {
+  return notebookOf([
+    { source: `THRESHOLD = ${threshold}` },
+    {
+      source:
+        'def predict(x: float) -> bool:\n    """Whether x is over the threshold."""\n    return x > THRESHOLD',
+      tags: ['predict']
+    },
+    { source: 'example = {"x": 0.6}', tags: ['example'] }
+  ]);
+}
+
+/** Time for one build on the embedded local backend. */
+export const BUILD_TIMEOUT = 90000;
+
+/**
+ * Deploy a saved notebook through the server extension's REST API (what the panel's Deploy
+ * button calls) and wait until the deployment is live.
+ */
+export async function deployByApi(
+  page: IJupyterLabPageFixture,
+  notebookPath: string,
+  name: string
+): Promise<void> {
+  const api = '/jupyter-deploy/api';
+  const started = await page.request.post(`${api}/deployments`, {
+    data: { path: notebookPath, name }
+  });
+  expect(started.status(), await started.text()).toBe(202);
+  const build = await started.json();
+  let final: { phase: string; error: unknown } = { phase: '', error: null };
+  await expect
+    .poll(
+      async () => {
+        const answer = await page.request.get(`${api}/builds/${build.id}`);
+        final = await answer.json();
+        return final.phase === 'live' || final.phase === 'failed';
+      },
+      { timeout: BUILD_TIMEOUT, intervals: [500] }
+    )
+    .toBe(true);
+  if (final.phase !== 'live') {
+    const logs = await page.request.get(`${api}/builds/${build.id}/logs`);
+    const text = (await logs.json()).text;
+    throw new Error(
+      `${name} did not go live: ${JSON.stringify(final.error)}\n${text}`
+    );
+  }
 }

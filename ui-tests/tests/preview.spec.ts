@@ -15,17 +15,21 @@ test.describe('Deploy panel: preview', () => {
         .listCommands()
         .filter(id => id.startsWith('jupyter-deploy:'))
     );
-    // Then all three commands exist and the panel opens with its title
+    // Then all the commands exist and the panel opens with its title
     expect(commands.sort()).toEqual([
       'jupyter-deploy:deploy',
+      'jupyter-deploy:diff-live',
+      'jupyter-deploy:open-deployments',
+      'jupyter-deploy:open-module',
       'jupyter-deploy:open-panel',
+      'jupyter-deploy:open-snippets',
       'jupyter-deploy:toggle-predict-tag'
     ]);
     await openPanel(page);
     await expect(page.getByRole('tab', { name: 'Deploy' })).toBeVisible();
   });
 
-  test('previews the generated module with highlighting', async ({
+  test('opens the generated module of an undeployed notebook, highlighted', async ({
     page,
     tmpPath
   }, testInfo) => {
@@ -36,13 +40,16 @@ test.describe('Deploy panel: preview', () => {
     ).toBeVisible();
     const panel = await openPanel(page);
     await expect(panel.getByLabel('Deployment name')).toHaveValue('iris');
-    // When the person clicks Preview
-    await panel.getByRole('button', { name: 'Preview', exact: true }).click();
-    // Then the generated module is shown, highlighted, and the console input holds the example
-    const code = panel.locator('.jp-Deploy-code');
-    await expect(code).toContainText('def predict');
-    await expect(code.locator('.tok-keyword').first()).toBeVisible();
-    await shoot(panel, 'panel-preview', testInfo);
+    // When the person clicks Open module
+    await panel.getByRole('button', { name: 'Open module' }).click();
+    // Then the generated module opens in a main-area tab, highlighted by JupyterLab's editor
+    const tab = page.locator('#jupyter-deploy-module-iris');
+    await expect(tab.locator('.cm-content')).toContainText('def predict');
+    await expect(tab.locator('.jp-Deploy-sourceNote')).toContainText(
+      'what Deploy would ship'
+    );
+    await expect(tab.locator('.cm-line span').first()).toBeVisible();
+    await shoot(tab, 'module-preview', testInfo);
   });
 
   test('shows the message of a notebook that cannot be deployed', async ({
