@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .app import ConfigError, Settings
+from .settings import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
