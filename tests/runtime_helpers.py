@@ -81,9 +81,9 @@ def post(service: Service, body: object, path: str = "/predict", **kw: object) -
     return requests.post(f"{service.url}{path}", json=body, timeout=10, **kw)  # type: ignore[arg-type]
 
 
-def metric(url: str, line_start: str) -> float:
+def metric(url: str, line_start: str, headers: dict[str, str] | None = None) -> float:
     """The value of the first /metrics line starting with `line_start`."""
-    text = requests.get(f"{url}/metrics", timeout=10).text
+    text = requests.get(f"{url}/metrics", timeout=10, headers=headers).text
     for line in text.splitlines():
         if line.startswith(line_start):
             return float(line.rsplit(" ", 1)[1])

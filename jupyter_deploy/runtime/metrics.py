@@ -66,6 +66,7 @@ class Metrics:
         self.batches = Histogram(BATCH_BUCKETS)
         self.gauges: Callable[[], dict[str, tuple[str, float]]] = dict
         self.peers: Path | None = None  # the workers' folder, with several workers
+        self.answering: asyncio.AbstractServer | None = None  # held: a dropped one closes
 
     def record(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
@@ -139,7 +140,7 @@ class Metrics:
             lines += [f"# HELP {name} {meaning}", f"# TYPE {name} {kind}", f"{name} {values[name]}"]
         return ("\n".join(lines) + "\n").encode()
 
-    async def answer_peers(self, folder: Path) -> asyncio.AbstractServer:
+    async def answer_peers(self, folder: Path) -> None:
         """Listen on `folder/<pid>.sock`, answering this worker's counts to its siblings."""
         self.peers = folder
 
@@ -148,7 +149,8 @@ class Metrics:
             await writer.drain()
             writer.close()
 
-        return await asyncio.start_unix_server(answer, path=str(folder / f"{os.getpid()}.sock"))
+        path = str(folder / f"{os.getpid()}.sock")
+        self.answering = await asyncio.start_unix_server(answer, path=path)
 
     def leave(self) -> None:
         """On exit: leave this worker's final counts for the others, and close its socket."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -132,10 +133,8 @@ def test_sigterm_during_a_hung_predict_exits_after_the_grace_period(tmp_path: Pa
             # And the process exits soon after the grace period, with the code that says so
             assert running.process.wait(timeout=15) == 3
             assert time.monotonic() - started < 6
-            try:
-                pending.result()
-            except requests.RequestException:
-                pass  # the hung request's connection is dropped when the process exits
+            with contextlib.suppress(requests.RequestException):
+                pending.result()  # its connection is dropped when the process exits
         log = wait_for_log(running, "still running")
         assert "1 predict call(s) still running" in log
     finally:
