@@ -18,6 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+try:  # about 4x faster than json on a 64-row batch; the service works without it
+    from orjson import loads
+except ImportError:  # pragma: no cover
+    from json import loads  # type: ignore[assignment]
+
 from .batching import Batcher, shielded
 from .encode import dumps
 from .guard import CUT_OFF
@@ -25,7 +30,7 @@ from .metrics import Metrics
 from .openapi import openapi_document
 from .settings import ConfigError, Settings, env_number
 from .slots import Refused, Slots, in_thread
-from .validate import Invalid, check, check_object
+from .validate import Invalid, check, check_object, compile_check
 
 __all__ = ["ConfigError", "HTTPError", "ModelService", "Settings", "env_number"]
 
@@ -53,6 +58,7 @@ class ModelService:
         self.settings = settings or Settings.from_env()
         self.metadata: dict[str, Any] = json.loads((self.bundle / "deploy.json").read_text())
         self.schema: dict[str, Any] = self.metadata.get("input_schema") or {}
+        self.fast_check = compile_check(self.schema) or (lambda value: False)
         self.metrics = Metrics()
         self.slots = Slots(self.settings.slots, self.settings.max_queue)
         self.metrics.gauges = self._gauges
@@ -273,9 +279,7 @@ class ModelService:
             if self.batcher is not None:
                 result = await self._guarded(self.batcher.submit(body))
             else:
-                result = await self._guarded(
-                    asyncio.wrap_future(self.slots.submit(shielded, self.predict, **body))
-                )
+                result = await self._guarded(self.slots.call(shielded, self.predict, **body))
         return 200, self._encode({"prediction": result}), JSON
 
     async def predict_many(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
@@ -294,19 +298,20 @@ class ModelService:
                 "(JUPYTER_DEPLOY_MAX_INPUTS); split the batch.",
                 limit=limit,
             )
-        for index, item in enumerate(inputs):
-            if not isinstance(item, dict):
-                raise HTTPError(422, "invalid_input", f"inputs[{index}] must be an object")
-            self._validate(item, f"inputs[{index}]")
+        if not all(map(self.fast_check, inputs)):  # the slow check names the problem
+            for index, item in enumerate(inputs):
+                if not isinstance(item, dict):
+                    raise HTTPError(422, "invalid_input", f"inputs[{index}] must be an object")
+                self._validate(item, f"inputs[{index}]")
         if not inputs:
             return 200, b'{"predictions":[]}', JSON
         with self._admitted():
             if self.batcher is not None:
                 self.metrics.batches.observe(len(inputs))
-                work = self.slots.submit(self.batcher._batch, inputs)
+                work = self.slots.call(self.batcher._batch, inputs)
             else:
-                work = self.slots.submit(lambda: [shielded(self.predict, **i) for i in inputs])
-            results = await self._guarded(asyncio.wrap_future(work))
+                work = self.slots.call(lambda: [shielded(self.predict, **i) for i in inputs])
+            results = await self._guarded(work)
         return 200, self._encode({"predictions": results}), JSON
 
     # --- the pieces ------------------------------------------------------------------------
@@ -350,7 +355,7 @@ class ModelService:
             if not message.get("more_body"):
                 break
         try:
-            return json.loads(b"".join(chunks))
+            return loads(b"".join(chunks) if len(chunks) > 1 else chunks[0])
         except (ValueError, UnicodeDecodeError) as error:
             raise HTTPError(400, "invalid_json", f"The body is not JSON ({error}).") from None
         except RecursionError:
@@ -361,6 +366,8 @@ class ModelService:
         return HTTPError(413, "body_too_large", f"The body is over {limit} bytes; send less.")
 
     def _validate(self, body: dict[str, Any], where: str) -> None:
+        if self.fast_check(body):
+            return
         try:
             if where:
                 check(body, self.schema, where)

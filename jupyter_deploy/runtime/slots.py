@@ -12,6 +12,8 @@ refused at once with 503 instead of waiting for a timeout.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -37,6 +39,17 @@ class _Job(Future[Any]):
         self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
         self.hung_since: float | None = None
 
+    def run(self) -> None:
+        """In a slot thread: the call, its outcome set on this future."""
+        if not self.set_running_or_notify_cancel():
+            return  # its caller gave up before it started
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as error:
+            self.set_exception(error)
+        else:
+            self.set_result(result)
+
     def cancel(self) -> bool:
         """Not started: dropped. Running: left to finish, counted as hung."""
         if super().cancel():
@@ -47,13 +60,53 @@ class _Job(Future[Any]):
         return False
 
 
+class _Call:
+    """One call for a slot thread, answered on the event loop (lighter than a _Job)."""
+
+    __slots__ = ("args", "finished", "fn", "future", "hung_since", "kwargs", "owner", "started")
+
+    def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.future.add_done_callback(self._given_up)
+        self.started = self.finished = False
+        self.hung_since: float | None = None
+
+    def _given_up(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() and self.started and not self.finished:
+            self.hung_since = time.monotonic()
+            self.owner.hung_total += 1
+
+    def run(self) -> None:
+        """In a slot thread: the call, then its outcome handed to the event loop."""
+        if self.future.cancelled():
+            return
+        self.started = True
+        try:
+            result, error = self.fn(*self.args, **self.kwargs), None
+        except BaseException as raised:
+            result, error = None, raised
+        self.finished = True
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.future.get_loop().call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
 class Slots(Executor):
     """`count` daemon threads running calls from one queue; admission in front of it."""
 
     def __init__(self, count: int, max_queue: int) -> None:
         self.count, self.max_queue = count, max_queue
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.current: list[_Job | None] = [None] * count
+        self.jobs: queue.SimpleQueue[_Job | _Call | None] = queue.SimpleQueue()
+        self.current: list[_Job | _Call | None] = [None] * count
         self.pending = 0  # admitted calls not answered yet (changed on the event loop only)
         self.hung_total = 0
         self.threads = [
@@ -64,10 +117,16 @@ class Slots(Executor):
             thread.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue fn(*args, **kwargs) for the next free slot."""
+        """Queue fn(*args, **kwargs) for the next free slot (the Executor interface)."""
         job = _Job(self, fn, args, kwargs)
         self.jobs.put(job)
         return job
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """fn(*args, **kwargs) in the next free slot, as an asyncio future (from the loop)."""
+        call = _Call(self, fn, args, kwargs)
+        self.jobs.put(call)
+        return call.future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the threads once they are idle (a hung one is a daemon: it does not hold exit)."""
@@ -79,15 +138,9 @@ class Slots(Executor):
             job = self.jobs.get()
             if job is None:
                 return
-            if not job.set_running_or_notify_cancel():
-                continue  # its caller gave up before it started
             self.current[index] = job
             try:
-                result = job.fn(*job.args, **job.kwargs)
-            except BaseException as error:
-                job.set_exception(error)
-            else:
-                job.set_result(result)
+                job.run()
             finally:
                 self.current[index] = None
 
