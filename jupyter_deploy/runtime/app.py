@@ -268,6 +268,7 @@ class ModelService:
 
     async def predict_one(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
         """One input -> {"prediction": ...}."""
+        self._room()  # refused before the body is read: a refusal costs next to nothing
         body = await self._json(scope, receive)
         self._ready()
         if not isinstance(body, dict):
@@ -284,6 +285,7 @@ class ModelService:
 
     async def predict_many(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
         """{"inputs": [...]} -> {"predictions": [...]}."""
+        self._room()
         body = await self._json(scope, receive)
         self._ready()
         inputs = body.get("inputs") if isinstance(body, dict) else None
@@ -331,10 +333,13 @@ class ModelService:
             503, "not_ready", "The model is still loading: retry in a moment.", [RETRY_AFTER]
         )
 
-    def _admitted(self) -> Any:
+    def _room(self) -> None:
         refusal = self.slots.refusal()
         if refusal is not None:
             raise HTTPError(503, refusal.code, str(refusal), [RETRY_AFTER])
+
+    def _admitted(self) -> Any:
+        self._room()
         return self.slots.admitted()
 
     async def _json(self, scope: Scope, receive: Any) -> Any:

@@ -44,7 +44,7 @@ class Settings:
     max_wait: float = 0.0
     api_keys: list[str] = field(default_factory=list)
     slots: int = 4  # predict threads
-    max_queue: int = 64  # requests waiting for a slot before 503
+    max_queue: int = 32  # requests waiting for a slot before 503
     max_inputs: int = 1024  # inputs in one /predict/batch request
     max_connections: int = 1024
     header_timeout: float = 10.0
