@@ -124,11 +124,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per offered-load level")
     parser.add_argument("--soak", type=float, default=300, help="soak seconds (0: none)")
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
+    parser.add_argument("--queue", default="32", help="JUPYTER_DEPLOY_MAX_QUEUE (the default)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jd-overload-"))
     bundle = export(work / "iris", SINGLE)
     port = free_port()
-    service = start_ours(bundle, port)
+    service = start_ours(bundle, port, {"JUPYTER_DEPLOY_MAX_QUEUE": args.queue})
     try:
         _wait_predict(port)
         script = lua(work, "post.lua", EXAMPLE)

@@ -99,10 +99,18 @@ def wait_ready(url: str, timeout: float = 60) -> float:
     raise RuntimeError(f"{url} never answered")
 
 
-def start_ours(bundle: Path, port: int) -> subprocess.Popen[bytes]:
-    """The model service, as every backend runs it."""
+def start_ours(
+    bundle: Path, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """The model service, as every backend runs it. Its queue is set above the connection
+    counts here (the bare app queues without limit): a throughput run must see no 503."""
     command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", ".", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": str(bundle)}
+    env = {
+        "JUPYTER_DEPLOY_MAX_QUEUE": "256",
+        **os.environ,
+        "PYTHONPATH": str(bundle),
+        **(env or {}),
+    }
     return subprocess.Popen(command, cwd=bundle, env=env, stderr=subprocess.DEVNULL)
 
 
