@@ -147,16 +147,21 @@ async def _serve(bundle: Path, host: str, port: int, public_port: int | None) ->
         await server.serve(sockets=[private])
     finally:
         app.metrics.leave()
+    return _outcome(app, code)
+
+
+def _outcome(app: ModelService, code: int) -> int:
+    """The exit code once the server has stopped: EXIT_HUNG if predict calls still run."""
     busy = app.slots.busy()
-    if busy:
-        print(
-            f"exiting with {busy} predict call(s) still running: they outlived their time "
-            f"limit or the grace period ({app.settings.grace:g} s)",
-            file=sys.stderr,
-            flush=True,
-        )
-        return code or EXIT_HUNG
-    return code
+    if not busy:
+        return code
+    print(
+        f"exiting with {busy} predict call(s) still running: they outlived their time "
+        f"limit or the grace period ({app.settings.grace:g} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return code or EXIT_HUNG
 
 
 def serve(
