@@ -29,7 +29,11 @@ class Service:
 
 
 def start_service(
-    tmp: Path, cells: list[object], env: dict[str, str] | None = None, ready: bool = True
+    tmp: Path,
+    cells: list[object],
+    env: dict[str, str] | None = None,
+    ready: bool = True,
+    workers: int = 1,
 ) -> Service:
     """Export a notebook of `cells`, then run its bundle like a backend does."""
     nb = make_notebook(*cells, code("example = {'x': 1}", "example"))
@@ -37,7 +41,7 @@ def start_service(
     port, public = free_port(), free_port()
     log = tmp / "service.log"
     command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", "."]
-    command += ["--port", str(port), "--public-port", str(public)]
+    command += ["--port", str(port), "--public-port", str(public), "--workers", str(workers)]
     process = subprocess.Popen(
         command,
         cwd=bundle,
@@ -75,3 +79,34 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 def post(service: Service, body: object, path: str = "/predict", **kw: object) -> requests.Response:
     """POST JSON to the service."""
     return requests.post(f"{service.url}{path}", json=body, timeout=10, **kw)  # type: ignore[arg-type]
+
+
+def metric(url: str, line_start: str, headers: dict[str, str] | None = None) -> float:
+    """The value of the first /metrics line starting with `line_start`."""
+    text = requests.get(f"{url}/metrics", timeout=10, headers=headers).text
+    for line in text.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {line_start} in\n{text}")
+
+
+def wait_for_log(service: Service, text: str, timeout: float = 15) -> str:
+    """The service log once it contains `text`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = service.log.read_text()
+        if text in log:
+            return log
+        time.sleep(0.05)
+    raise AssertionError(f"no {text!r} in the log:\n{service.log.read_text()}")
+
+
+def stop(service: Service) -> None:
+    """Kill the service process (and its workers) if it still runs."""
+    if service.process.poll() is None:
+        service.process.terminate()
+        try:
+            service.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()

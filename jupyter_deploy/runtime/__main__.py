@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from .app import ConfigError, Settings
 from .requestlog import options_from_env
+from .settings import ConfigError, Settings
 
 
 def main(argv: list[str] | None = None) -> int:

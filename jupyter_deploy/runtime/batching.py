@@ -39,6 +39,7 @@ class Batcher:
         metrics: Metrics,
         max_batch: int,
         max_wait: float,
+        timeout: float | None = None,
     ) -> None:
         self.predict_batch = predict_batch
         self.predict = predict
@@ -46,6 +47,7 @@ class Batcher:
         self.metrics = metrics
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait)
+        self.timeout = timeout  # a batch call that hangs frees the dispatcher after this
         self.queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Any]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
@@ -77,7 +79,13 @@ class Batcher:
         items = [item for item, _ in batch]
         self.metrics.batches.observe(len(items))
         try:
-            outputs = await loop.run_in_executor(self.executor, self._batch, items)
+            work = loop.run_in_executor(self.executor, self._batch, items)
+            outputs = await asyncio.wait_for(work, self.timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            for _, future in batch:  # no retry one by one: each would hang again
+                if not future.done():
+                    future.set_exception(TimeoutError("predict_batch took too long"))
+            return
         except Exception:
             outputs = None
         if outputs is not None:

@@ -14,7 +14,6 @@ does. Inputs may be JSON or binary (the binary tensor data extension); answers a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -208,21 +207,20 @@ class OpenInference:
             raise _error(422, str(error)) from None
 
     async def _run(self, items: list[dict[str, Any]], scope: dict[str, Any]) -> list[Any]:
-        """One row: the same path as /predict (batcher or direct); more: as /predict/batch."""
+        """One row: the same path as /predict (batcher or a slot); more: as /predict/batch."""
         service = self.service
-        if len(items) == 1:
+        with service._admitted():
+            if len(items) == 1:
+                if service.batcher is not None:
+                    return [await service._guarded(service.batcher.submit(items[0]))]
+                call = service.slots.call(shielded, service.predict, **items[0])
+                return [await service._guarded(call)]
             if service.batcher is not None:
-                return [await service._guarded(service.batcher.submit(items[0]))]
-            return [await service._call(items[0], scope.get("jupyter_deploy.size", 0))]
-        loop = asyncio.get_running_loop()
-        if service.batcher is not None:
-            service.metrics.batches.observe(len(items))
-            work = loop.run_in_executor(service.executor, service.batcher._batch, items)
-        else:
-            work = loop.run_in_executor(
-                service.executor, lambda: [shielded(service.predict, **i) for i in items]
-            )
-        return list(await service._guarded(work))
+                service.metrics.batches.observe(len(items))
+                work = service.slots.call(service.batcher._batch, items)
+            else:
+                work = service.slots.call(lambda: [shielded(service.predict, **i) for i in items])
+            return list(await service._guarded(work))
 
     def _names(self) -> str:
         return ", ".join(self.properties) or "none"

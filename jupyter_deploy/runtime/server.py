@@ -14,16 +14,18 @@ import importlib.util
 import os
 import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .app import ModelService, env_number
+from .app import ModelService
+from .guard import guarded, sweep
+from .settings import Settings
 
-GRACE = env_number(os.environ, "JUPYTER_DEPLOY_GRACE", 30)
-LINGER = env_number(os.environ, "JUPYTER_DEPLOY_LINGER", 0.5)
+EXIT_HUNG = 3  # stopped with predict calls still running past the grace period
+EXIT_STUCK = 4  # stopped to be replaced: predict slots stuck past the limit
+SETTINGS = Settings.from_env()
 
 
 def draining_server(config: Any) -> Any:
@@ -53,7 +55,7 @@ def draining_server(config: Any) -> Any:
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             for server in self.servers:
                 server.close()
-            await asyncio.sleep(LINGER)
+            await asyncio.sleep(SETTINGS.linger)
             await super().shutdown(sockets)
 
     return DrainingServer(config)
@@ -74,14 +76,19 @@ def _config(app: ModelService) -> Any:
     import uvicorn
 
     fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    http: Any = "h11"  # the fallback has no header or body deadline (see guard.py)
+    if fast:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        http = guarded(HttpToolsProtocol, app.settings)
     return uvicorn.Config(
         app,
         loop="uvloop" if fast else "asyncio",
-        http="httptools" if fast else "h11",
+        http=http,
         lifespan="on",
         access_log=False,
         log_level="warning",
-        timeout_graceful_shutdown=int(GRACE),
+        timeout_graceful_shutdown=app.settings.grace,  # type: ignore[arg-type]
         timeout_keep_alive=5,
     )
 
@@ -89,12 +96,24 @@ def _config(app: ModelService) -> Any:
 EARLY_USR1: list[int] = []  # SIGUSR1 that came before the event loop ran: honoured at start
 
 
-async def _serve(bundle: Path, host: str, port: int, public_port: int | None) -> None:
-    config = _config(ModelService(bundle))
+async def _serve(bundle: Path, host: str, port: int, public_port: int | None) -> int:
+    app = ModelService(bundle, SETTINGS)
+    config = _config(app)
     server = draining_server(config)
     private = listener(host, port)
     print(f"model service on http://{host}:{port}", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
+    code = 0
+
+    def replace(reason: str) -> None:
+        nonlocal code
+        print(
+            f"worker {os.getpid()}: {reason}: stopping to be replaced", file=sys.stderr, flush=True
+        )
+        code = EXIT_STUCK
+        server.handle_exit(signal.SIGTERM, None)
+
+    app.replace = replace
 
     async def open_public() -> None:
         if public_port is None or getattr(server, "_public_open", False):
@@ -112,11 +131,37 @@ async def _serve(bundle: Path, host: str, port: int, public_port: int | None) ->
         server.servers.append(await loop.create_server(protocol, sock=sock, backlog=2048))
         print(f"public port {public_port} listening", file=sys.stderr, flush=True)
 
-    tasks: list[asyncio.Task[None]] = []
+    async def cut_off_slow_clients() -> None:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        await sweep(server.server_state.connections, app.settings)
+
+    tasks: list[asyncio.Task[None]] = [loop.create_task(cut_off_slow_clients())]
     loop.add_signal_handler(signal.SIGUSR1, lambda: tasks.append(loop.create_task(open_public())))
     if EARLY_USR1:
         tasks.append(loop.create_task(open_public()))
-    await server.serve(sockets=[private])
+    folder = os.environ.get("JUPYTER_DEPLOY_WORKERS_DIR")
+    if folder:
+        await app.metrics.answer_peers(Path(folder))
+    try:
+        await server.serve(sockets=[private])
+    finally:
+        app.metrics.leave()
+    return _outcome(app, code)
+
+
+def _outcome(app: ModelService, code: int) -> int:
+    """The exit code once the server has stopped: EXIT_HUNG if predict calls still run."""
+    busy = app.slots.busy()
+    if not busy:
+        return code
+    print(
+        f"exiting with {busy} predict call(s) still running: they outlived their time "
+        f"limit or the grace period ({app.settings.grace:g} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return code or EXIT_HUNG
 
 
 def serve(
@@ -133,38 +178,12 @@ def serve(
             uvloop.install()
         except ImportError:
             pass
-        asyncio.run(_serve(bundle.resolve(), host, port, public_port))
+        code = asyncio.run(_serve(bundle.resolve(), host, port, public_port))
+        if code:  # a hung predict thread must not hold the exit
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         return 0
-    return _supervise(bundle, host, port, workers, public_port)
+    from .workers import supervise
 
-
-def _supervise(bundle: Path, host: str, port: int, workers: int, public_port: int | None) -> int:
-    """N single-worker processes sharing the ports; signals forwarded, exit when all exit."""
-    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", str(bundle)]
-    command += ["--host", host, "--port", str(port), "--workers", "1"]
-    if public_port is not None:
-        command += ["--public-port", str(public_port)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    children: list[subprocess.Popen[bytes]] = []
-
-    def forward(signum: int, _frame: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(signum, forward)  # before the children start: no signal is lost
-    # Children start with SIGUSR1 blocked (the mask is inherited) until they can handle it:
-    # one sent early stays pending instead of killing a worker that is still starting.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    try:
-        children += [subprocess.Popen(command, env=env) for _ in range(workers)]
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
-    codes = [child.wait() for child in children]
-    return max(codes, default=0)
+    return supervise(bundle, host, port, workers, public_port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -112,3 +113,93 @@ def _article(kind: str) -> str:
 def _describe(schema: dict[str, Any]) -> str:
     kinds = [s.get("type", "any") for s in schema.get("anyOf", [])]
     return "must be " + " or ".join(_article(k) for k in kinds)
+
+
+Fast = Callable[[Any], bool]
+_EXACT: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "number": (int, float),
+    "integer": (int,),  # a whole float goes the slow way, which turns it into an int
+}
+
+
+def compile_check(schema: dict[str, Any]) -> Fast | None:
+    """A function that says quickly whether a value passes `schema` untouched, or None when
+    the schema uses something only `check` handles. False means: run `check`, which names
+    the problem (or converts a whole float for an integer)."""
+    if not schema:
+        return lambda value: True
+    if set(schema) - {"type", "items", "properties", "required", "additionalProperties",
+                      "anyOf", "title", "description", "default"}:  # fmt: skip
+        return None
+    if "anyOf" in schema:
+        options = [compile_check(option) for option in schema["anyOf"]]
+        if any(option is None for option in options):
+            return None
+        return lambda value: any(option(value) for option in options)  # type: ignore[misc]
+    kind = schema.get("type")
+    if kind == "array":
+        return _compile_array(schema)
+    if kind == "object":
+        return _compile_object(schema)
+    if kind in _EXACT:
+        exact = _EXACT[kind]
+        return lambda value: type(value) in exact
+    return None if kind else (lambda value: True)
+
+
+def _compile_array(schema: dict[str, Any]) -> Fast | None:
+    items = schema.get("items") or {}
+    if items.get("type") in _EXACT and set(items) <= {"type", "title", "description"}:
+        allowed = frozenset(_EXACT[items["type"]])
+        return lambda value: type(value) is list and set(map(type, value)) <= allowed
+    item = compile_check(items)
+    if item is None:
+        return None
+    return lambda value: type(value) is list and all(map(item, value))
+
+
+def _compile_object(schema: dict[str, Any]) -> Fast | None:
+    properties: dict[str, Fast] = {}
+    for name, sub in schema.get("properties", {}).items():
+        compiled = compile_check(sub)
+        if compiled is None:
+            return None
+        properties[name] = compiled
+    required = tuple(schema.get("required", []))
+    extra = schema.get("additionalProperties", True)
+    if isinstance(extra, dict):
+        return None
+    if extra is False and set(required) == set(properties):  # exactly these fields
+        return _compile_exact(properties)
+
+    def fast(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            check_item = properties.get(name)
+            if check_item is None:
+                if extra is False:
+                    return False
+            elif not check_item(item):
+                return False
+        return True
+
+    return fast
+
+
+def _compile_exact(properties: dict[str, Fast]) -> Fast:
+    """An object that must have exactly these fields (the usual schema of typed arguments)."""
+    names = properties.keys()
+    if len(properties) == 1:
+        ((name, only),) = properties.items()
+        return lambda value: type(value) is dict and value.keys() == names and only(value[name])
+    checks = tuple(properties.items())
+    return lambda value: (
+        type(value) is dict and value.keys() == names and all(c(value[n]) for n, c in checks)
+    )

@@ -128,6 +128,10 @@ def test_several_workers_share_the_ports_open_the_public_one_and_stop_together(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
+        deadline, in_a_row = time.monotonic() + 30, 0
+        while in_a_row < 10 and time.monotonic() < deadline:  # both workers have loaded
+            ok = requests.post(f"{url}/predict", json={"x": 0}, timeout=5).status_code == 200
+            in_a_row = in_a_row + 1 if ok else 0
         answers = {
             requests.post(f"{url}/predict", json={"x": i}, timeout=5).json()["prediction"]
             for i in range(20)

@@ -1,0 +1,212 @@
+"""Predict slots: a fixed set of threads behind a bounded queue, and the calls that hung.
+
+`predict` never runs on the event loop: the loop only parses, validates and answers, so
+/healthz and /readyz answer within milliseconds whatever `predict` does, and the time limit
+always holds (the caller gets its 504; the thread finishes the call in its own time).
+
+A call whose caller gave up while it ran is *hung*: its slot stays taken until the call
+returns. Hung calls are counted; a slot hung longer than the stuck limit asks for the worker
+to be replaced (see server.py), and when no slot is free and the queue is full, new work is
+refused at once with 503 instead of waiting for a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from typing import Any
+
+HANDOFF = 0.005
+"""Seconds a slot waits for the running call before it runs its own call alongside.
+
+Fast calls run one at a time: several threads running numpy or scikit-learn at once trade the
+GIL back and forth at every release (64-row batches, single runs on a loaded machine with
+OPENBLAS_NUM_THREADS=1: 0.75x of the bare app's CPU per request with 4 slots, 1.14x with 1;
+4 slots taking turns: 719 -> 1,355 req/s). A call slower than this (waiting on I/O, or hung)
+no longer holds the others back."""
+
+
+class Refused(Exception):
+    """No room for more work: `code` says why (`overloaded` or `no_free_slot`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Job(Future[Any]):
+    """One call for a slot thread; `cancel()` on a running call marks it hung."""
+
+    def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        super().__init__()
+        self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
+        self.hung_since: float | None = None
+
+    def run(self) -> None:
+        """In a slot thread: the call, its outcome set on this future."""
+        if not self.set_running_or_notify_cancel():
+            return  # its caller gave up before it started
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as error:
+            self.set_exception(error)
+        else:
+            self.set_result(result)
+
+    def cancel(self) -> bool:
+        """Not started: dropped. Running: left to finish, counted as hung."""
+        if super().cancel():
+            return True
+        if self.running() and self.hung_since is None:
+            self.hung_since = time.monotonic()
+            self.owner.hung_total += 1
+        return False
+
+
+class _Call:
+    """One call for a slot thread, answered on the event loop (lighter than a _Job)."""
+
+    __slots__ = ("args", "finished", "fn", "future", "hung_since", "kwargs", "owner", "started")
+
+    def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.future.add_done_callback(self._given_up)
+        self.started = self.finished = False
+        self.hung_since: float | None = None
+
+    def _given_up(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() and self.started and not self.finished:
+            self.hung_since = time.monotonic()
+            self.owner.hung_total += 1
+
+    def run(self) -> None:
+        """In a slot thread: the call, then its outcome handed to the event loop."""
+        if self.future.cancelled():
+            return
+        self.started = True
+        try:
+            result, error = self.fn(*self.args, **self.kwargs), None
+        except BaseException as raised:
+            result, error = None, raised
+        self.finished = True
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.future.get_loop().call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+class Slots(Executor):
+    """`count` daemon threads running calls from one queue; admission in front of it."""
+
+    def __init__(self, count: int, max_queue: int) -> None:
+        self.count, self.max_queue = count, max_queue
+        self.jobs: queue.SimpleQueue[_Job | _Call | None] = queue.SimpleQueue()
+        self.current: list[_Job | _Call | None] = [None] * count
+        self.pending = 0  # admitted calls not answered yet (changed on the event loop only)
+        self.turn = threading.Lock()  # fast calls take turns (see HANDOFF)
+        self.hung_total = 0
+        self.threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"predict-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Queue fn(*args, **kwargs) for the next free slot (the Executor interface)."""
+        job = _Job(self, fn, args, kwargs)
+        self.jobs.put(job)
+        return job
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        """fn(*args, **kwargs) in the next free slot, as an asyncio future (from the loop)."""
+        call = _Call(self, fn, args, kwargs)
+        self.jobs.put(call)
+        return call.future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the threads once they are idle (a hung one is a daemon: it does not hold exit)."""
+        for _ in self.threads:
+            self.jobs.put(None)
+
+    def _work(self, index: int) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            self.current[index] = job
+            turn = self.turn.acquire(timeout=HANDOFF)
+            try:
+                job.run()
+            finally:
+                if turn:
+                    self.turn.release()
+                self.current[index] = None
+
+    # --- state ---------------------------------------------------------------------------
+
+    def stuck(self) -> list[float]:
+        """Since when each hung call (still running after its caller gave up) has been hung."""
+        jobs = list(self.current)
+        return [job.hung_since for job in jobs if job is not None and job.hung_since is not None]
+
+    def busy(self) -> int:
+        """Slots running a call now."""
+        return sum(1 for job in list(self.current) if job is not None)
+
+    def refusal(self) -> Refused | None:
+        """Why new work would be refused now, or None when there is room."""
+        stuck = len(self.stuck())
+        if stuck >= self.count:
+            return Refused(
+                "no_free_slot",
+                f"All {self.count} predict slots are stuck on calls that outlived their "
+                "time limit; retry later.",
+            )
+        if self.pending >= self.count - stuck + self.max_queue:
+            return Refused(
+                "overloaded",
+                f"The service is at capacity ({self.count - stuck} running, "
+                f"{self.max_queue} queued); retry in a moment.",
+            )
+        return None
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Count one request as pending while it runs; raise Refused when there is no room."""
+        refusal = self.refusal()
+        if refusal is not None:
+            raise refusal
+        self.pending += 1
+        try:
+            yield
+        finally:
+            self.pending -= 1
+
+
+def in_thread(fn: Callable[[], Any]) -> Future[Any]:
+    """fn() in a daemon thread of its own (loading predict.py: a hang there holds no exit)."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="load", daemon=True).start()
+    return future
