@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import threading
 import time
@@ -144,6 +145,7 @@ class Rollouts:
                 f"{plan.mode} rollouts run on the local and docker backends; "
                 f"the {self.service.backend.name} backend does not support them yet."
             )
+        _check_router_user(self.service.backend, plan.mode)
         name = check_name(name)
         if name not in self.service.state.deployment_names() or (
             self.service.state.deployment_row(name)["live_version"] is None
@@ -463,3 +465,18 @@ def stop_routers(state_dir: Path) -> None:
     for record in folder.glob("*/split.json") if folder.is_dir() else []:
         with contextlib.suppress(OSError, ValueError, KeyError):
             Router(record.parent).quit(int(json.loads(record.read_text())["router_pid"]), 5)
+
+
+def _check_router_user(backend: Any, mode: str) -> None:
+    """The router shares the stable port with the live version (SO_REUSEPORT), which the kernel
+    allows only to sockets of one user: Docker containers must then run as the builder's user."""
+    if backend.name != "docker":
+        return
+    user = str(getattr(backend, "options", {}).get("user", "10001:10001")).split(":")[0]
+    if user not in (str(os.geteuid()), "root"):
+        raise InvalidRequest(
+            f"A {mode} on the docker backend needs the model containers to run as the build "
+            f"service's user (uid {os.geteuid()}), because the router and the live version "
+            f"share the stable port; they run as uid {user} (start the builder with "
+            f"-o user={os.geteuid()} to allow rollouts, at the cost of that isolation)."
+        )

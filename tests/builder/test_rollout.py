@@ -32,7 +32,10 @@ SPLIT_SAMPLE = 2000
 def builder(tmp_path: Path, backend_name: str) -> Iterator[BuilderProcess]:
     """A build service process on each backend (stopping the routers it left, if any)."""
     state = tmp_path / "state"
-    process = BuilderProcess(state, options=BACKEND_OPTIONS[backend_name]).start()
+    options = BACKEND_OPTIONS[backend_name]
+    if backend_name == "docker":  # the router and the containers share the stable port
+        options = (*options, "--option", f"user={os.geteuid()}")
+    process = BuilderProcess(state, options=options).start()
     try:
         yield process
     finally:
@@ -254,3 +257,22 @@ def test_a_sampled_shadow_copies_about_its_share_of_the_requests(
     assert split["stable"]["requests"] == 200
     assert 70 <= split["candidate"]["requests"] <= 130, split["candidate"]
     client.abort("double")
+
+
+@pytest.mark.docker
+def test_a_docker_rollout_with_containers_of_another_user_is_refused_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    # Given a docker builder whose model containers run as their own non-root user (the default)
+    if not shutil.which("docker") or os.system("docker info >/dev/null 2>&1") != 0:
+        pytest.skip("no Docker engine")
+    process = BuilderProcess(tmp_path / "state", options=BACKEND_OPTIONS["docker"]).start()
+    try:
+        # When a canary is asked for
+        with pytest.raises(DeployError) as refused:
+            process.client().create_build("double", bundle_tarball(2), canary=10)
+        # Then it is refused at once, saying why and what to set
+        assert refused.value.http_status == 400
+        assert "share the stable port" in str(refused.value) and "-o user=" in str(refused.value)
+    finally:
+        process.stop()
