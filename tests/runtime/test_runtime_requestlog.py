@@ -129,7 +129,7 @@ def test_the_files_rotate_under_their_size_cap_and_the_per_second_cap_holds(
     files = sorted(folder.glob("*.jsonl"))
     # Then at most 2 files are left, none much over the cap (one flush past it at most)
     assert 1 <= len(files) <= 2
-    assert all(path.stat().st_size < 2048 + 40 * 120 for path in files)
+    assert all(path.stat().st_size < 2048 + 40 * 200 for path in files)  # records ~170 B
     # And no second kept more than 40 records
     kept = records(folder)
     per_second: dict[str, int] = {}
