@@ -147,3 +147,22 @@ def export_and_compare(
     target = bundle.write(tmp_path / "bundle")
     assert call_module(target, calls) == expected
     return bundle
+
+
+def jupyter_deploy(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_deploy", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def export_executed(nb: Json, folder: Path, *extra: str) -> tuple[Path, Json]:
+    """`jupyter deploy export model.ipynb -o out --execute` in `folder`: (bundle, deploy.json)."""
+    write_notebook(nb, folder)
+    done = jupyter_deploy("export", "model.ipynb", "-o", "out", "--execute", *extra, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "out", json.loads((folder / "out" / "deploy.json").read_text())

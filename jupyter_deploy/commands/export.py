@@ -11,10 +11,12 @@ import difflib
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from jupyter_deploy.compiler import Bundle, analyze, compile_notebook, load_notebook
 from jupyter_deploy.compiler.capture import Captured
-from jupyter_deploy.compiler.execute import execute_and_capture
+from jupyter_deploy.compiler.execute import executed_notebook
+from jupyter_deploy.compiler.session import compile_with_capture
 from jupyter_deploy.errors import OutOfDate
 
 HELP = "compile a notebook into a deployable bundle (predict.py, deploy.json, ...)"
@@ -56,20 +58,36 @@ def run(args: argparse.Namespace) -> int:
 def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: bool) -> Bundle:
     """The bundle for `notebook`; values from a fresh kernel, or (checking) from `output`."""
     nb, data = load_notebook(notebook)
-    names = analyze(nb, source_path=notebook.as_posix()).artifact_names
-    values: dict[str, bytes] | None = None
+    options: dict[str, Any] = {
+        "name": name,
+        "source_path": notebook.as_posix(),
+        "notebook_dir": notebook.parent,
+        "source_bytes": data,
+    }
     if execute:
-        values = execute_and_capture(nb, names, notebook.parent)
-    elif reuse:
-        values = _existing(output, names)
-    return compile_notebook(
-        nb,
-        name=name,
-        source_path=notebook.as_posix(),
-        notebook_dir=notebook.parent,
-        artifacts=values,
-        source_bytes=data,
-    )
+        with executed_notebook(nb, notebook.parent, warn=_warn) as source:
+            return compile_with_capture(nb, source, **options)
+    values = None
+    if reuse:
+        values = _existing(output, analyze(nb, source_path=notebook.as_posix()).artifact_names)
+    bundle = compile_notebook(nb, artifacts=values, **options)
+    if reuse:
+        _reuse_golden(bundle, output)
+    return bundle
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _reuse_golden(bundle: Bundle, output: Path) -> None:
+    """The golden cases recorded in `output` (checking cannot recompute them without a kernel)."""
+    try:
+        recorded = json.loads(_read(output / "deploy.json") or b"{}")
+    except ValueError:
+        return
+    if isinstance(recorded, dict) and "golden" in recorded:
+        bundle.update_metadata(golden=recorded["golden"])
 
 
 def check(bundle: Bundle, output: Path) -> int:

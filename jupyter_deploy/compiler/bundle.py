@@ -22,6 +22,7 @@ from jupyter_deploy.compiler.capture import global_references, main_references
 from jupyter_deploy.compiler.cells import EXAMPLE, Cell, predict_cell, read_cells
 from jupyter_deploy.compiler.closure import Plan, analyze_cells, bound_names, free_names
 from jupyter_deploy.compiler.emit import render_module
+from jupyter_deploy.compiler.golden import batch_items, example_arguments
 from jupyter_deploy.compiler.schema import input_schema, output_schema
 from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook
 from jupyter_deploy.wire import check_name, default_name
@@ -37,6 +38,11 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
     preview: bool = False
     """Compiled without (some) computed values: for review only, not deployable."""
+
+    def update_metadata(self, **entries: Any) -> None:
+        """Add entries to deploy.json (e.g. the golden cases computed after compiling)."""
+        self.metadata.update(entries)
+        self.files["deploy.json"] = _metadata_bytes(self.metadata)
 
     @property
     def module(self) -> str:
@@ -206,8 +212,12 @@ def _assemble(
     metadata = _metadata(plan, cells, nb, name, source_path, values, files, source_bytes)
     metadata["files"] = sorted({*data_files, *local})
     metadata["requirements"] = pinned
-    files["deploy.json"] = (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
+    files["deploy.json"] = _metadata_bytes(metadata)
     return Bundle(name, files, metadata, warnings)
+
+
+def _metadata_bytes(metadata: dict[str, Any]) -> bytes:
+    return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _metadata(
@@ -227,7 +237,10 @@ def _metadata(
         used[example_cell.index] = example_cell
     if source_bytes is None:
         source_bytes = json.dumps(nb, sort_keys=True).encode()
-    return {
+    extra: dict[str, Any] = {}
+    if plan.functions.get("predict_batch"):
+        extra["batch_items"] = batch_items(predict_node, _function(plan, "predict_batch"))
+    return extra | {
         "format": 1,
         "name": name,
         "generator": f"jupyter-deploy {__version__}",
@@ -240,7 +253,7 @@ def _metadata(
         "functions": plan.functions,
         "input_schema": input_schema(predict_node),
         "output_schema": output_schema(predict_node),
-        "example": example,
+        "example": example_arguments(example, predict_node),
         "artifacts": [_artifact_entry(n, values.get(n), files) for n in plan.artifact_names],
     }
 
@@ -261,7 +274,7 @@ def _function(plan: Plan, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
         in_cell = binding.cell is plan.predict_cell
         if in_cell and isinstance(node, ast.FunctionDef) and node.name == name:
             return node
-    raise CompileError(f"predict is not a plain function in {plan.predict_cell.label}.")
+    raise CompileError(f"{name} is not a plain function in {plan.predict_cell.label}.")
 
 
 def _example(cells: list[Cell], plan: Plan) -> tuple[Cell | None, Any]:

@@ -120,7 +120,7 @@ class _Resolver:
         while self.todo:
             name, user = self.todo.pop()
             self._resolve(name, user)
-        self.plan.included.sort(key=lambda b: b.order)
+        self.plan.included = definition_order(sorted(self.plan.included, key=lambda b: b.order))
         ordered = sorted(self.plan.artifacts.items(), key=lambda item: item[1].order)
         self.plan.artifacts = dict(ordered)
 
@@ -173,6 +173,74 @@ class _Resolver:
         self.seen[id(binding)] = binding
         self.plan.included.append(binding)
         return True
+
+
+def definition_order(included: list[Binding]) -> list[Binding]:
+    """Notebook order, except that a statement comes after what it needs when it runs: a class
+    after its bases, decorators and the names its body reads; a def after its decorators,
+    defaults and annotations (e.g. a class above an import the notebook repeats further down).
+    """
+    provider: dict[str, Binding] = {}
+    for binding in included:
+        for name in binding.names:
+            provider[name] = binding
+    placed: set[int] = set()
+    ordered: list[Binding] = []
+
+    def place(binding: Binding, visiting: set[int]) -> None:
+        if id(binding) in placed or id(binding) in visiting:
+            return
+        visiting.add(id(binding))
+        for name in definition_time_names(binding):
+            needed = provider.get(name)
+            if needed is not None and needed.order > binding.order:
+                place(needed, visiting)
+        placed.add(id(binding))
+        ordered.append(binding)
+
+    for binding in included:
+        place(binding, set())
+    return ordered
+
+
+def definition_time_names(binding: Binding) -> set[str]:
+    """Names a statement reads while it runs (not those read later, inside function bodies)."""
+    node = binding.stmt.node
+    if binding.kind in (IMPORT, LITERAL, COMPUTED):
+        return set()
+    if binding.kind in (CODE, SETUP_KIND):
+        return set(free_names(binding.stmt))
+    return _loaded(_run_now(node))
+
+
+def _run_now(node: ast.AST) -> list[ast.AST]:
+    """The parts of a def or class evaluated when the definition runs."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts: list[ast.AST] = [*node.decorator_list, *args.defaults]
+        parts += [d for d in args.kw_defaults if d is not None]
+        parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+        return parts + ([node.returns] if node.returns else [])
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        for stmt in node.body:
+            parts.extend(
+                _run_now(stmt)
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                else [stmt]
+            )
+        return parts
+    return [node]
+
+
+def _loaded(parts: list[ast.AST]) -> set[str]:
+    names: set[str] = set()
+    for part in parts:
+        for child in ast.walk(part):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                names.add(child.id)
+    return names
 
 
 def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:

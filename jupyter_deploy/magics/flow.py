@@ -68,24 +68,16 @@ def _display_path(file: Path) -> str:
 
 
 def compile_bundle(target: Target, name: str, namespace: dict[str, Any]) -> Any:
-    """Compile with the computed values the module needs captured from `namespace`."""
-    from jupyter_deploy.compiler import analyze, capture_namespace, compile_notebook
+    """Compile with the computed values (and golden cases) taken from `namespace`."""
+    from jupyter_deploy.compiler.session import compile_with_capture
+    from jupyter_deploy.compiler.sources import NamespaceSource
 
-    plan = analyze(target.nb, source_path=target.source_path)
-    names = list(plan.artifact_names)
-    missing = [n for n in names if n not in namespace]
-    if missing:
-        raise DeployError(
-            f"This kernel has no value for {', '.join(missing)}, which predict needs: "
-            "run the cells that compute them first."
-        )
-    values = capture_namespace(namespace, names) if names else {}
-    return compile_notebook(
+    return compile_with_capture(
         target.nb,
+        NamespaceSource(namespace),
         name=name,
         source_path=target.source_path,
         notebook_dir=target.notebook_dir,
-        artifacts=values,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .batching import Batcher, shielded
+from .batching import Batcher, over_items, shielded
 from .encode import dumps
 from .metrics import Metrics
 from .openapi import openapi_document
@@ -174,7 +174,7 @@ class ModelService:
         batch_name = functions.get("predict_batch")
         if batch_name and hasattr(module, batch_name):
             self.batcher = Batcher(
-                getattr(module, batch_name),
+                over_items(getattr(module, batch_name), self.metadata.get("batch_items")),
                 self.predict,
                 self.executor,
                 self.metrics,

@@ -1,0 +1,162 @@
+"""The one compile-with-capture step every door uses (panel, `%deploy`, CLI, nbconvert).
+
+    analyse -> capture what is missing -> re-analyse (a captured pickle may need a notebook
+    class, whose body reads more globals) ... until nothing new is needed
+    -> compile -> golden cases: the kernel's own answers for the example and the literal
+       predict(...) calls (and predict_batch on the same inputs), into deploy.json
+
+The source of values is pluggable (`sources.ValueSource`): a namespace, a live kernel, or a
+fresh kernel that ran the notebook up to its predict cell (`execute.executed_notebook`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_deploy.compiler import golden as gold
+from jupyter_deploy.compiler.bundle import Bundle, _function, compile_notebook
+from jupyter_deploy.compiler.capture import captured_values, main_references
+from jupyter_deploy.compiler.cells import Cell, predict_cell, read_cells
+from jupyter_deploy.compiler.closure import Plan, analyze_cells
+from jupyter_deploy.compiler.sources import ValueSource
+from jupyter_deploy.errors import CaptureFailed, CompileError
+
+MAX_ROUNDS = 20
+
+
+def capture_to_fixpoint(
+    cells: list[Cell], source: ValueSource, values: dict[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """Every computed value the module needs, captured until the analysis asks for nothing new."""
+    values = dict(values or {})
+    predict = predict_cell(cells)
+    for _ in range(MAX_ROUNDS):
+        roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
+        plan = analyze_cells(cells, predict, roots)
+        need = [name for name in plan.artifact_names if name not in values]
+        if not need:
+            return values
+        _refuse_raised(plan, need, source.raised)
+        values.update(captured_values(source.call("capture", names=need)))
+    raise CaptureFailed(f"Capturing did not settle after {MAX_ROUNDS} rounds of new names.")
+
+
+def _refuse_raised(plan: Plan, need: list[str], raised: Mapping[int, str]) -> None:
+    for name in need:
+        cell = plan.artifacts[name].cell
+        if cell.index in raised:
+            raise CaptureFailed(
+                f"{cell.label} raised {raised[cell.index]} while the notebook ran, and it "
+                f"computes {name}, which predict needs: fix that cell and export again."
+            )
+
+
+def compile_with_capture(
+    nb: Any,
+    source: ValueSource | None,
+    name: str | None = None,
+    source_path: str | None = None,
+    notebook_dir: str | Path | None = None,
+    source_bytes: bytes | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Bundle:
+    """The bundle, with values and golden cases from `source` (None: nothing to take them from)."""
+    cells = read_cells(nb)
+    values = capture_to_fixpoint(cells, source) if source is not None else None
+    bundle = compile_notebook(
+        nb,
+        name=name,
+        source_path=source_path,
+        notebook_dir=notebook_dir,
+        artifacts=values,
+        source_bytes=source_bytes,
+    )
+    if source is not None:
+        add_golden_cases(bundle, cells, source)
+    for warning in bundle.warnings if warn else ():
+        warn(warning)  # type: ignore[misc]
+    return bundle
+
+
+def add_golden_cases(bundle: Bundle, cells: list[Cell], source: ValueSource) -> None:
+    """Ask the kernel for predict's answers on the golden inputs; record them in deploy.json."""
+    plan = analyze_cells(cells, predict_cell(cells))
+    func = _function(plan, "predict")
+    metadata = bundle.metadata
+    inputs = gold.golden_inputs(cells, func, _raw_example(cells), metadata.get("example"))
+    if not inputs:  # no example, no literal predict(...) call: the build log says so
+        return
+    answer = source.call("golden", inputs=inputs, batch=metadata.get("batch_items"))
+    if "error" in answer:
+        bundle.warnings.append(f"No golden case: {answer['error']}.")
+        return
+    cases = _cases(answer["cases"], bundle.warnings)
+    if "batch" in answer:
+        _check_batch(answer["batch"], answer["cases"], metadata.get("batch_items") or {})
+    bundle.update_metadata(golden={"rel_tol": gold.REL_TOL, "cases": cases})
+
+
+def _cases(answers: list[dict[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:
+    cases = []
+    for case in answers:
+        shown = json.dumps(case["input"])[:120]
+        if "error" in case:
+            warnings.append(f"predict raised {case['error']} in the kernel on {shown}.")
+        elif not case.get("deterministic", True):
+            warnings.append(
+                f"predict gave two different answers on {shown} in the kernel: it is not "
+                "deterministic, so this input is not a golden case."
+            )
+        else:
+            cases.append({"input": case["input"], "output": case["answer"]})
+    return cases
+
+
+def _check_batch(batch: dict[str, Any], cases: list[dict[str, Any]], items: dict[str, Any]) -> None:
+    shape = (
+        f"a list of {items.get('parameter')!r} values"
+        if items.get("shape") == gold.VALUES
+        else "a list of argument dicts"
+    )
+    fix = (
+        "say what it takes with a type hint: `items: list[dict]` for argument dicts, "
+        "`items: list[<type of predict's parameter>]` for values"
+    )
+    if "error" in batch:
+        raise CompileError(
+            f"predict_batch raised {batch['error']} when given {shape} (as the service will "
+            f"call it): {fix}."
+        )
+    outputs = batch["answer"]
+    for index, case in enumerate(cases):
+        if "answer" not in case or not case.get("deterministic", True):
+            continue
+        got = outputs[index] if isinstance(outputs, list) and index < len(outputs) else None
+        if not gold.same_answer(case["answer"], got):
+            raise CompileError(
+                f"predict_batch disagrees with predict on {json.dumps(case['input'])[:120]}: "
+                f"predict gives {json.dumps(case['answer'])[:120]}, predict_batch (given "
+                f"{shape}) gives {json.dumps(got)[:120]}. Make them agree, or {fix}."
+            )
+
+
+def _raw_example(cells: list[Cell]) -> Any:
+    """The literal `example` of the example cell, as written (before shaping)."""
+    import ast
+
+    for cell in cells:
+        if cell.role != "example":
+            continue
+        for stmt in cell.stmts:
+            node = stmt.node
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "example" for t in node.targets
+            ):
+                try:
+                    return ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError):
+                    return None
+    return None
