@@ -127,8 +127,8 @@ def _check_batch(batch: dict[str, Any], cases: list[dict[str, Any]], items: dict
     )
     if "error" in batch:
         raise CompileError(
-            f"predict_batch raised {batch['error']} when given {shape} (as the service will "
-            f"call it): {fix}."
+            f"predict_batch, given {shape} (as the service will call it), raised "
+            f"{batch['error']}: {fix}."
         )
     outputs = batch["answer"]
     for index, case in enumerate(cases):
