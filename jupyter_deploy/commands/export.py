@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jupyter_deploy.compiler import Bundle, analyze, compile_notebook, load_notebook
+from jupyter_deploy.compiler import Bundle, analyze, load_notebook
 from jupyter_deploy.compiler.capture import Captured
 from jupyter_deploy.compiler.execute import executed_notebook
 from jupyter_deploy.compiler.session import compile_with_capture
@@ -67,27 +67,26 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
     if execute:
         with executed_notebook(nb, notebook.parent, warn=_warn) as source:
             return compile_with_capture(nb, source, **options)
-    values = None
-    if reuse:
-        values = _existing(output, analyze(nb, source_path=notebook.as_posix()).artifact_names)
-    bundle = compile_notebook(nb, artifacts=values, **options)
-    if reuse:
-        _reuse_golden(bundle, output)
-    return bundle
+    if not reuse:
+        return compile_with_capture(nb, None, **options)
+    names = analyze(nb, source_path=notebook.as_posix()).artifact_names
+    return compile_with_capture(
+        nb, None, values=_existing(output, names), golden=_recorded_golden(output), **options
+    )
 
 
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _reuse_golden(bundle: Bundle, output: Path) -> None:
+def _recorded_golden(output: Path) -> dict[str, Any] | None:
     """The golden cases recorded in `output` (checking cannot recompute them without a kernel)."""
     try:
         recorded = json.loads(_read(output / "deploy.json") or b"{}")
     except ValueError:
-        return
-    if isinstance(recorded, dict) and "golden" in recorded:
-        bundle.update_metadata(golden=recorded["golden"])
+        return None
+    golden = recorded.get("golden") if isinstance(recorded, dict) else None
+    return golden if isinstance(golden, dict) else None
 
 
 def check(bundle: Bundle, output: Path) -> int:

@@ -123,11 +123,15 @@ def compile_notebook(
     artifacts: Mapping[str, bytes] | None = None,
     source_bytes: bytes | None = None,
     preview: bool = False,
+    extra_roots: tuple[str, ...] = (),
+    extra_modules: tuple[str, ...] = (),
 ) -> Bundle:
     """Compile a notebook (a NotebookNode, or a path to one) into a Bundle.
 
     `preview=True` compiles without the computed values (for review): their files are left
-    out, their hashes are null, and the bundle cannot be deployed.
+    out, their hashes are null, and the bundle cannot be deployed. `extra_roots` are notebook
+    names the module must define although no code names them (found by loading it);
+    `extra_modules` are modules it was seen to import (pinned in requirements.txt).
     """
     if isinstance(nb, str | Path):
         path = Path(nb)
@@ -137,7 +141,14 @@ def compile_notebook(
     name = check_name(name or default_name(source_path))
     with _gc_paused():
         bundle = _compile(
-            nb, name, source_path or f"{name}.ipynb", notebook_dir, artifacts, source_bytes, preview
+            nb,
+            name,
+            source_path or f"{name}.ipynb",
+            notebook_dir,
+            artifacts,
+            source_bytes,
+            preview,
+            (extra_roots, extra_modules),
         )
     return bundle
 
@@ -150,17 +161,20 @@ def _compile(
     artifacts: Mapping[str, bytes] | None,
     source_bytes: bytes | None,
     preview: bool = False,
+    extra: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> Bundle:
     directory = Path(notebook_dir or ".")
     cells = read_cells(nb)
     predict = predict_cell(cells)
     values = dict(artifacts or {})
-    roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
-    plan = analyze_cells(cells, predict, roots)
+    roots = {ref for data in values.values() for ref in main_references(data)} | set(extra[0])
+    plan = analyze_cells(cells, predict, tuple(sorted(roots)))
     missing = [n for n in plan.artifact_names if n not in values]
     if missing and not preview:
         raise _not_captured(plan, missing)
-    bundle = _assemble(plan, cells, nb, name, source_path, directory, values, source_bytes)
+    bundle = _assemble(
+        plan, cells, nb, name, source_path, directory, values, source_bytes, set(extra[1])
+    )
     bundle.preview = bool(missing)
     return bundle
 
@@ -183,6 +197,7 @@ def _assemble(
     directory: Path,
     values: dict[str, bytes],
     source_bytes: bytes | None,
+    seen_modules: set[str],
 ) -> Bundle:
     warnings = list(plan.warnings)
     files: dict[str, bytes] = {"predict.py": render_module(plan, name, source_path).encode()}
@@ -194,21 +209,22 @@ def _assemble(
     modules |= _guessed_modules(plan, cells, [n for n in plan.artifact_names if n not in values])
     local = _local_modules(modules, directory)
     distributions, unknown = requirements.distributions_for(modules - set(local))
+    distributions += requirements.distributions_for(seen_modules - modules - set(local))[0]
     for module in unknown:
         warnings.append(
             f"No installed distribution provides the module {module!r}: "
             "the service may fail to import it."
         )
-    runtime = requirements.runtime_distributions()
-    pinned = requirements.pin(
-        sorted(set(distributions) | set(runtime), key=str.lower), frozenset(runtime)
-    )
+    runtime = requirements.runtime_requirements()
+    wanted = sorted(set(distributions) | set(runtime), key=str.lower)
+    pinned = requirements.pin(wanted, frozenset(runtime), runtime)
     for relative in sorted({*data_files, *local}):
         files[relative] = (directory / relative).read_bytes()
     for source in sorted(requirements.RUNTIME_DIR.glob("*")):
         if source.is_file() and source.suffix in {".py", ".txt"}:
             files[f"jupyter_deploy_runtime/{source.name}"] = source.read_bytes()
-    files["requirements.txt"] = "".join(f"{line}\n" for line in pinned).encode()
+    notes = requirements.local_labels(wanted)
+    files["requirements.txt"] = "".join(f"{line}\n" for line in notes + pinned).encode()
     metadata = _metadata(plan, cells, nb, name, source_path, values, files, source_bytes)
     metadata["files"] = sorted({*data_files, *local})
     metadata["requirements"] = pinned

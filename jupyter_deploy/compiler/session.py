@@ -12,8 +12,7 @@ fresh kernel that ran the notebook up to its predict cell (`execute.executed_not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from jupyter_deploy.compiler import golden as gold
@@ -22,20 +21,24 @@ from jupyter_deploy.compiler.capture import captured_values, main_references
 from jupyter_deploy.compiler.cells import Cell, predict_cell, read_cells
 from jupyter_deploy.compiler.closure import Plan, analyze_cells
 from jupyter_deploy.compiler.sources import ValueSource
-from jupyter_deploy.errors import CaptureFailed, CompileError
+from jupyter_deploy.compiler.verify import load_in_clean_interpreter
+from jupyter_deploy.errors import CaptureFailed, CompileError, UnresolvedName
 
 MAX_ROUNDS = 20
 
 
 def capture_to_fixpoint(
-    cells: list[Cell], source: ValueSource, values: dict[str, bytes] | None = None
+    cells: list[Cell],
+    source: ValueSource,
+    values: dict[str, bytes] | None = None,
+    extra_roots: tuple[str, ...] = (),
 ) -> dict[str, bytes]:
     """Every computed value the module needs, captured until the analysis asks for nothing new."""
     values = dict(values or {})
     predict = predict_cell(cells)
     for _ in range(MAX_ROUNDS):
-        roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
-        plan = analyze_cells(cells, predict, roots)
+        roots = {ref for data in values.values() for ref in main_references(data)}
+        plan = analyze_cells(cells, predict, tuple(sorted(roots | set(extra_roots))))
         need = [name for name in plan.artifact_names if name not in values]
         if not need:
             return values
@@ -57,46 +60,105 @@ def _refuse_raised(plan: Plan, need: list[str], raised: Mapping[int, str]) -> No
 def compile_with_capture(
     nb: Any,
     source: ValueSource | None,
-    name: str | None = None,
-    source_path: str | None = None,
-    notebook_dir: str | Path | None = None,
-    source_bytes: bytes | None = None,
-    warn: Callable[[str], None] | None = None,
+    values: dict[str, bytes] | None = None,
+    golden: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Bundle:
-    """The bundle, with values and golden cases from `source` (None: nothing to take them from)."""
+    """The bundle, with values and golden cases from `source`, loaded in a clean interpreter.
+
+    Without a source, `values` and `golden` are what is already known (e.g. an earlier export,
+    for --check). `options` are compile_notebook's (name, source_path, notebook_dir, ...).
+    """
     cells = read_cells(nb)
-    values = capture_to_fixpoint(cells, source) if source is not None else None
-    bundle = compile_notebook(
-        nb,
-        name=name,
-        source_path=source_path,
-        notebook_dir=notebook_dir,
-        artifacts=values,
-        source_bytes=source_bytes,
-    )
     if source is not None:
-        add_golden_cases(bundle, cells, source)
-    for warning in bundle.warnings if warn else ():
-        warn(warning)  # type: ignore[misc]
+        values = capture_to_fixpoint(cells, source, values)
+    bundle = compile_notebook(nb, artifacts=values, **options)
+    if source is not None:
+        golden = golden_cases(bundle, cells, source)
+    if golden:
+        bundle.update_metadata(golden=golden)
+    return _verified(nb, cells, bundle, source, values or {}, options)
+
+
+def _verified(
+    nb: Any,
+    cells: list[Cell],
+    bundle: Bundle,
+    source: ValueSource | None,
+    values: dict[str, bytes],
+    options: dict[str, Any],
+) -> Bundle:
+    """Load the bundle in a clean interpreter; pull in names it lacks; pin what it imports."""
+    golden = bundle.metadata.get("golden")
+    carried = list(bundle.warnings)
+    inputs = _golden_inputs(bundle, cells)
+    roots: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        loaded = load_in_clean_interpreter(bundle.files, inputs)
+        if loaded.undefined and loaded.undefined not in roots and loaded.error:
+            roots.append(loaded.undefined)
+            _defined_in_notebook(cells, loaded.undefined, loaded.error)
+            if source is not None:
+                values = capture_to_fixpoint(cells, source, values, tuple(roots))
+        elif loaded.error:
+            raise CompileError(
+                f"predict.py fails in a clean interpreter, as the model service would load "
+                f"it: {loaded.error}."
+            )
+        else:
+            bundle = compile_notebook(
+                nb,
+                artifacts=values,
+                extra_roots=tuple(roots),
+                extra_modules=tuple(loaded.modules),
+                **options,
+            )
+            bundle.warnings.extend(
+                f"predict raised {raised} in a clean interpreter on a golden input (the build "
+                "will compare it with the notebook's answer)."
+                for raised in loaded.raised
+            )
+            break
+        bundle = compile_notebook(nb, artifacts=values, extra_roots=tuple(roots), **options)
+    else:
+        raise CompileError(f"predict.py still lacks names after {MAX_ROUNDS} rounds: {roots}.")
+    if golden:
+        bundle.update_metadata(golden=golden)
+    bundle.warnings = list(dict.fromkeys(carried + bundle.warnings))
     return bundle
 
 
-def add_golden_cases(bundle: Bundle, cells: list[Cell], source: ValueSource) -> None:
-    """Ask the kernel for predict's answers on the golden inputs; record them in deploy.json."""
-    plan = analyze_cells(cells, predict_cell(cells))
-    func = _function(plan, "predict")
+def _defined_in_notebook(cells: list[Cell], name: str, error: str) -> None:
+    """UnresolvedName, said plainly, when no cell defines `name`."""
+    try:
+        analyze_cells(cells, predict_cell(cells), (name,))
+    except UnresolvedName:
+        raise CompileError(
+            f"predict.py fails in a clean interpreter, as the model service would load it: "
+            f"{error}, and no cell up to the predict cell defines {name}."
+        ) from None
+
+
+def golden_cases(bundle: Bundle, cells: list[Cell], source: ValueSource) -> dict[str, Any] | None:
+    """Ask the kernel for predict's answers on the golden inputs (for deploy.json)."""
     metadata = bundle.metadata
-    inputs = gold.golden_inputs(cells, func, _raw_example(cells), metadata.get("example"))
+    inputs = _golden_inputs(bundle, cells)
     if not inputs:  # no example, no literal predict(...) call: the build log says so
-        return
+        return None
     answer = source.call("golden", inputs=inputs, batch=metadata.get("batch_items"))
     if "error" in answer:
         bundle.warnings.append(f"No golden case: {answer['error']}.")
-        return
+        return None
     cases = _cases(answer["cases"], bundle.warnings)
     if "batch" in answer:
         _check_batch(answer["batch"], answer["cases"], metadata.get("batch_items") or {})
-    bundle.update_metadata(golden={"rel_tol": gold.REL_TOL, "cases": cases})
+    return {"rel_tol": gold.REL_TOL, "cases": cases}
+
+
+def _golden_inputs(bundle: Bundle, cells: list[Cell]) -> list[dict[str, Any]]:
+    """The example's arguments and those of every literal predict(...) call."""
+    func = _function(analyze_cells(cells, predict_cell(cells)), "predict")
+    return gold.golden_inputs(cells, func, _raw_example(cells), bundle.metadata.get("example"))
 
 
 def _cases(answers: list[dict[str, Any]], warnings: list[str]) -> list[dict[str, Any]]:
