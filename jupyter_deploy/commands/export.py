@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jupyter_deploy.commands.output import write_bundle
 from jupyter_deploy.compiler import Bundle, analyze, load_notebook
 from jupyter_deploy.compiler.capture import Captured
 from jupyter_deploy.compiler.execute import executed_notebook
@@ -32,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--execute", action="store_true", help="run the notebook to capture computed values"
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty folder that holds no earlier bundle (deleting nothing)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 when the folder is out of date with the notebook",
@@ -45,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.check:
         return check(bundle, args.output)
-    bundle.write(args.output)
+    write_bundle(bundle, args.output, args.force)
     artifacts = len(bundle.metadata["artifacts"])
     print(
         f"wrote {args.output}/: predict.py from {len(bundle.metadata['cells'])} cells, "
@@ -60,7 +66,7 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
     nb, data = load_notebook(notebook)
     options: dict[str, Any] = {
         "name": name,
-        "source_path": notebook.as_posix(),
+        "source_path": notebook.name,  # relative to the notebook's folder: same from any cwd
         "notebook_dir": notebook.parent,
         "source_bytes": data,
     }
@@ -69,7 +75,7 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
             return compile_with_capture(nb, source, **options)
     if not reuse:
         return compile_with_capture(nb, None, **options)
-    names = analyze(nb, source_path=notebook.as_posix()).artifact_names
+    names = analyze(nb, source_path=notebook.name).artifact_names
     return compile_with_capture(
         nb, None, values=_existing(output, names), golden=_recorded_golden(output), **options
     )

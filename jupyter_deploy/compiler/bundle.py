@@ -89,10 +89,23 @@ def load_notebook(path: str | Path) -> tuple[Any, bytes]:
     file = Path(path)
     try:
         data = file.read_bytes()
-        return nbformat.reads(data.decode(), as_version=4), data  # type: ignore[no-untyped-call]
+        raw = json.loads(data)
     except FileNotFoundError:
         raise InvalidNotebook(f"{path}: no such notebook.") from None
+    except IsADirectoryError:
+        raise InvalidNotebook(f"{path} is a folder, not a notebook.") from None
     except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidNotebook(f"{path} is not a readable notebook ({error}).") from None
+    except RecursionError:
+        raise InvalidNotebook(f"{path} is JSON nested too deeply to be a notebook.") from None
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise InvalidNotebook(
+            f"{path} is JSON but not a notebook: a notebook is an object with a list of cells."
+        )
+    try:
+        return nbformat.reads(data.decode(), as_version=4), data  # type: ignore[no-untyped-call]
+    except (ValueError, UnicodeDecodeError, TypeError, AttributeError, KeyError) as error:
         raise InvalidNotebook(f"{path} is not a readable notebook ({error}).") from None
 
 
@@ -200,7 +213,9 @@ def _assemble(
     seen_modules: set[str],
 ) -> Bundle:
     warnings = list(plan.warnings)
-    files: dict[str, bytes] = {"predict.py": render_module(plan, name, source_path).encode()}
+    files: dict[str, bytes] = {
+        "predict.py": render_module(plan, name, source_path, values).encode()
+    }
     for artifact in plan.artifact_names:
         if artifact in values:
             files[f"artifacts/{artifact}.pkl"] = bytes(values[artifact])

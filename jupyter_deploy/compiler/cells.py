@@ -158,6 +158,10 @@ def _transform(source: str) -> str:
 def _parse(python: str, cell: Cell, offset: int) -> ast.Module:
     try:
         return ast.parse(python)
+    except (RecursionError, MemoryError):
+        raise CellSyntaxError(
+            f"{cell.label} is nested too deeply for Python to parse: simplify it and try again."
+        ) from None
     except SyntaxError as error:
         line = (error.lineno or 1) + offset
         raise CellSyntaxError(

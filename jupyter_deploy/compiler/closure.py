@@ -58,6 +58,8 @@ class Plan:
     artifacts: dict[str, Binding] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     functions: dict[str, str | None] = field(default_factory=dict)
+    cells: list[Cell] = field(default_factory=list)
+    """Every code cell of the notebook."""
 
     @property
     def artifact_names(self) -> list[str]:
@@ -94,7 +96,7 @@ def analyze_cells(cells: list[Cell], predict: Cell, extra_roots: tuple[str, ...]
             f"The predict cell ({predict.label}) defines no function named predict: "
             "add `def predict(...):` to it."
         )
-    plan = Plan(predict, setup_cells, [])
+    plan = Plan(predict, setup_cells, [], cells=cells)
     plan.functions = {
         "predict": "predict",
         "predict_batch": "predict_batch" if "predict_batch" in predict_names else None,
@@ -252,7 +254,46 @@ def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:
         for binding in _cell_bindings(cell):
             for name in binding.names:
                 table[name] = binding
+        for stmt in cell.stmts:  # a literal changed in place later is a computed value
+            for name in changed_names(stmt.node):
+                changed = table.get(name)
+                if changed is not None and changed.kind == LITERAL:
+                    changed.kind = COMPUTED
     return table
+
+
+_READING = frozenset(
+    {
+        *("get", "keys", "values", "items", "index", "count", "copy", "format", "join"),
+        *("split", "startswith", "endswith", "lower", "upper", "strip", "replace", "find"),
+        *("tolist", "to_dict", "head", "tail", "describe", "predict", "predict_proba"),
+        *("transform", "score"),
+    }
+)
+
+
+def changed_names(node: ast.AST) -> set[str]:
+    """Names a top-level statement may change in place (`name.fit(...)`, `name.x = ...`,
+    `name[k] = ...`); function bodies and calls of reading methods (`.get`) left out."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+        target = None
+        if isinstance(child, ast.Attribute | ast.Subscript) and isinstance(child.ctx, ast.Store):
+            target = child.value
+        elif (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr not in _READING
+        ):
+            target = child.func.value
+        if isinstance(target, ast.Name):
+            found.add(target.id)
+    return found
 
 
 def _cell_bindings(cell: Cell) -> list[Binding]:
