@@ -45,7 +45,7 @@ for cell in nb.cells:
 ns = shell.user_ns
 calls = json.load(open(calls_path))
 results = [ns["predict"](**call) for call in calls]
-names = analyze(nb).artifact_names
+names = analyze(nb, directory=os.path.dirname(path)).artifact_names
 values = capture_namespace(ns, names)
 os.makedirs(out, exist_ok=True)
 types = {}

@@ -75,7 +75,7 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
             return compile_with_capture(nb, source, **options)
     if not reuse:
         return compile_with_capture(nb, None, **options)
-    names = analyze(nb, source_path=notebook.name).artifact_names
+    names = analyze(nb, source_path=notebook.name, directory=notebook.parent).artifact_names
     return compile_with_capture(
         nb, None, values=_existing(output, names), golden=_recorded_golden(output), **options
     )

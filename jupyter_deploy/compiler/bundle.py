@@ -121,11 +121,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(nb: Any, source_path: str | None = None, extra_roots: tuple[str, ...] = ()) -> Plan:
+def analyze(
+    nb: Any,
+    source_path: str | None = None,
+    extra_roots: tuple[str, ...] = (),
+    directory: str | Path | None = None,
+) -> Plan:
     """The plan for `nb`: what the module needs, and which computed values to capture."""
     with _gc_paused():
         cells = read_cells(nb)
-        return analyze_cells(cells, predict_cell(cells), extra_roots)
+        return analyze_cells(cells, predict_cell(cells), extra_roots, directory)
 
 
 def compile_notebook(
@@ -181,7 +186,7 @@ def _compile(
     predict = predict_cell(cells)
     values = dict(artifacts or {})
     roots = {ref for data in values.values() for ref in main_references(data)} | set(extra[0])
-    plan = analyze_cells(cells, predict, tuple(sorted(roots)))
+    plan = analyze_cells(cells, predict, tuple(sorted(roots)), directory)
     missing = [n for n in plan.artifact_names if n not in values]
     if missing and not preview:
         raise _not_captured(plan, missing)

@@ -13,6 +13,7 @@ import ast
 import builtins
 import symtable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from jupyter_deploy.compiler.cells import SETUP, Cell, Stmt
 from jupyter_deploy.errors import NoPredictFunction, UnresolvedName, UnsupportedMagic
@@ -86,10 +87,20 @@ def classify(stmt: Stmt) -> tuple[str, tuple[str, ...]]:
     return COMPUTED, names
 
 
-def analyze_cells(cells: list[Cell], predict: Cell, extra_roots: tuple[str, ...] = ()) -> Plan:
-    """Resolve the closure of predict (and setup cells, and `extra_roots`)."""
+def analyze_cells(
+    cells: list[Cell],
+    predict: Cell,
+    extra_roots: tuple[str, ...] = (),
+    directory: str | Path | None = None,
+) -> Plan:
+    """Resolve the closure of predict (and setup cells, and `extra_roots`).
+
+    `directory` (the notebook's folder) lets `from helpers import *` of a module beside the
+    notebook be followed: the names helpers.py binds resolve to that import.
+    """
     setup_cells = [cell for cell in cells if cell.role == SETUP]
     table = _binding_table(cells, predict)
+    stars = _star_imports(cells, predict, directory)
     predict_names = {n for b in _cell_bindings(predict) for n in b.names if b.kind == DEF}
     if "predict" not in predict_names:
         raise NoPredictFunction(
@@ -101,13 +112,16 @@ def analyze_cells(cells: list[Cell], predict: Cell, extra_roots: tuple[str, ...]
         "predict": "predict",
         "predict_batch": "predict_batch" if "predict_batch" in predict_names else None,
     }
-    _Resolver(table, plan).run(predict, setup_cells, extra_roots)
+    _Resolver(table, plan, stars).run(predict, setup_cells, extra_roots)
     return plan
 
 
 class _Resolver:
-    def __init__(self, table: dict[str, Binding], plan: Plan) -> None:
+    def __init__(
+        self, table: dict[str, Binding], plan: Plan, stars: list[tuple[Binding, set[str] | None]]
+    ) -> None:
         self.table = table
+        self.stars = stars
         self.plan = plan
         self.seen: dict[int, Binding] = {}
         self.resolved: set[str] = set()
@@ -149,14 +163,11 @@ class _Resolver:
         if name in self.resolved:
             return
         self.resolved.add(name)
-        binding = self.table.get(name)
+        binding = self.table.get(name) or self._star_binding(name)
         if binding is None:
             if name in _BUILTINS:
                 return
-            raise UnresolvedName(
-                f"{user.label} uses {name!r}, but no cell up to the predict cell defines it. "
-                f"Define or import {name} in a cell above, or in a cell tagged setup."
-            )
+            raise UnresolvedName(self._unresolved(name, user))
         if binding.kind == SETUP_KIND:
             return
         if binding.kind == COMPUTED:
@@ -168,6 +179,28 @@ class _Resolver:
         if self._include(binding):
             for free in free_names(binding.stmt):
                 self.todo.append((free, binding.cell))
+
+    def _star_binding(self, name: str) -> Binding | None:
+        """The last `from local_module import *` whose module binds `name`."""
+        for binding, names in reversed(self.stars):
+            if names is not None and name in names:
+                return binding
+        return None
+
+    def _unresolved(self, name: str, user: Cell) -> str:
+        hidden = [b for b, names in self.stars if names is None]
+        if hidden:
+            star = hidden[-1]
+            module = getattr(star.stmt.node, "module", "")
+            return (
+                f"{user.label} uses {name!r}, which no cell defines by name; {star.cell.label} "
+                f"does `from {module} import *`, which hides where names come from: import "
+                f"what you use by name (`from {module} import {name}`) or define it in a cell."
+            )
+        return (
+            f"{user.label} uses {name!r}, but no cell up to the predict cell defines it. "
+            f"Define or import {name} in a cell above, or in a cell tagged setup."
+        )
 
     def _include(self, binding: Binding) -> bool:
         if id(binding) in self.seen:
@@ -243,6 +276,44 @@ def _loaded(parts: list[ast.AST]) -> set[str]:
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
                 names.add(child.id)
     return names
+
+
+def _star_imports(
+    cells: list[Cell], predict: Cell, directory: str | Path | None
+) -> list[tuple[Binding, set[str] | None]]:
+    """Each visible `from M import *`, with the names M binds when M is a module beside the
+    notebook (None when it is not: an installed package the compiler does not import)."""
+    found: list[tuple[Binding, set[str] | None]] = []
+    for cell in cells:
+        if cell.index > predict.index and cell.role != SETUP:
+            continue
+        for position, stmt in enumerate(cell.stmts):
+            node = stmt.node
+            if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                binding = Binding(cell, position, stmt, IMPORT, ())
+                found.append((binding, _module_names(node, directory)))
+    return found
+
+
+def _module_names(node: ast.ImportFrom, directory: str | Path | None) -> set[str] | None:
+    if directory is None or node.level or not node.module or "." in node.module:
+        return None
+    source = Path(directory) / f"{node.module}.py"
+    try:
+        tree = ast.parse(source.read_text())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    names: set[str] = set()
+    for stmt in tree.body:
+        names.update(bound_names(stmt))
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets
+        ):
+            try:
+                return {str(n) for n in ast.literal_eval(stmt.value)}
+            except (ValueError, TypeError, SyntaxError):
+                pass
+    return {n for n in names if not n.startswith("_")}
 
 
 def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:

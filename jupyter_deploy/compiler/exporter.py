@@ -50,7 +50,7 @@ class DeployExporter(Exporter):  # type: ignore[misc]
             with executed_notebook(nb_copy, directory, warn=self.log.warning) as kernel:
                 bundle = compile_with_capture(nb_copy, kernel, **options)
             return bundle.module, resources
-        names = analyze(nb_copy, source_path=source).artifact_names
+        names = analyze(nb_copy, source_path=source, directory=directory).artifact_names
         if names:
             self.log.warning(
                 "%s loads %s from artifacts/, which this export does not write: use "

@@ -32,13 +32,14 @@ def capture_to_fixpoint(
     source: ValueSource,
     values: dict[str, bytes] | None = None,
     extra_roots: tuple[str, ...] = (),
+    directory: Any = None,
 ) -> dict[str, bytes]:
     """Every computed value the module needs, captured until the analysis asks for nothing new."""
     values = dict(values or {})
     predict = predict_cell(cells)
     for _ in range(MAX_ROUNDS):
         roots = {ref for data in values.values() for ref in main_references(data)}
-        plan = analyze_cells(cells, predict, tuple(sorted(roots | set(extra_roots))))
+        plan = analyze_cells(cells, predict, tuple(sorted(roots | set(extra_roots))), directory)
         need = [name for name in plan.artifact_names if name not in values]
         if not need:
             return values
@@ -71,10 +72,10 @@ def compile_with_capture(
     """
     cells = read_cells(nb)
     if source is not None:
-        values = capture_to_fixpoint(cells, source, values)
+        values = capture_to_fixpoint(cells, source, values, (), options.get("notebook_dir"))
     bundle = compile_notebook(nb, artifacts=values, **options)
     if source is not None:
-        golden = golden_cases(bundle, cells, source)
+        golden = golden_cases(bundle, cells, source, options.get("notebook_dir"))
     if golden:
         bundle.update_metadata(golden=golden)
     return _verified(nb, cells, bundle, source, values or {}, options)
@@ -91,15 +92,17 @@ def _verified(
     """Load the bundle in a clean interpreter; pull in names it lacks; pin what it imports."""
     golden = bundle.metadata.get("golden")
     carried = list(bundle.warnings)
-    inputs = _golden_inputs(bundle, cells)
+    inputs = _golden_inputs(bundle, cells, options.get("notebook_dir"))
     roots: list[str] = []
     for _ in range(MAX_ROUNDS):
         loaded = load_in_clean_interpreter(bundle.files, inputs)
         if loaded.undefined and loaded.undefined not in roots and loaded.error:
             roots.append(loaded.undefined)
-            _defined_in_notebook(cells, loaded.undefined, loaded.error)
+            _defined_in_notebook(cells, loaded.undefined, loaded.error, options)
             if source is not None:
-                values = capture_to_fixpoint(cells, source, values, tuple(roots))
+                values = capture_to_fixpoint(
+                    cells, source, values, tuple(roots), options.get("notebook_dir")
+                )
         elif loaded.error:
             raise CompileError(
                 f"predict.py fails in a clean interpreter, as the model service would load "
@@ -128,10 +131,10 @@ def _verified(
     return bundle
 
 
-def _defined_in_notebook(cells: list[Cell], name: str, error: str) -> None:
+def _defined_in_notebook(cells: list[Cell], name: str, error: str, options: dict[str, Any]) -> None:
     """UnresolvedName, said plainly, when no cell defines `name`."""
     try:
-        analyze_cells(cells, predict_cell(cells), (name,))
+        analyze_cells(cells, predict_cell(cells), (name,), options.get("notebook_dir"))
     except UnresolvedName:
         raise CompileError(
             f"predict.py fails in a clean interpreter, as the model service would load it: "
@@ -139,10 +142,12 @@ def _defined_in_notebook(cells: list[Cell], name: str, error: str) -> None:
         ) from None
 
 
-def golden_cases(bundle: Bundle, cells: list[Cell], source: ValueSource) -> dict[str, Any] | None:
+def golden_cases(
+    bundle: Bundle, cells: list[Cell], source: ValueSource, directory: Any = None
+) -> dict[str, Any] | None:
     """Ask the kernel for predict's answers on the golden inputs (for deploy.json)."""
     metadata = bundle.metadata
-    inputs = _golden_inputs(bundle, cells)
+    inputs = _golden_inputs(bundle, cells, directory)
     if not inputs:  # no example, no literal predict(...) call: the build log says so
         return None
     answer = source.call("golden", inputs=inputs, batch=metadata.get("batch_items"))
@@ -155,9 +160,9 @@ def golden_cases(bundle: Bundle, cells: list[Cell], source: ValueSource) -> dict
     return {"rel_tol": gold.REL_TOL, "cases": cases}
 
 
-def _golden_inputs(bundle: Bundle, cells: list[Cell]) -> list[dict[str, Any]]:
+def _golden_inputs(bundle: Bundle, cells: list[Cell], directory: Any) -> list[dict[str, Any]]:
     """The example's arguments and those of every literal predict(...) call."""
-    func = _function(analyze_cells(cells, predict_cell(cells)), "predict")
+    func = _function(analyze_cells(cells, predict_cell(cells), (), directory), "predict")
     return gold.golden_inputs(cells, func, _raw_example(cells), bundle.metadata.get("example"))
 
 

@@ -99,7 +99,7 @@ class DeployService:
     def _artifact_names(self, loaded: LoadedNotebook) -> list[str]:
         from jupyter_deploy.compiler import analyze
 
-        plan = analyze(loaded.nb, source_path=loaded.path)
+        plan = analyze(loaded.nb, source_path=loaded.path, directory=loaded.directory)
         return list(plan.artifact_names)
 
     def _compile(

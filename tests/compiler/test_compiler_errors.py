@@ -119,3 +119,17 @@ def test_a_file_that_is_not_a_notebook_is_refused(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InvalidNotebook, match="not a readable notebook"):
         compile_notebook(path)
+
+
+def test_a_name_hidden_by_a_star_import_of_a_package_says_so() -> None:
+    # Given `from math import *` (an installed module the compiler does not import)
+    nb = make_notebook(
+        "from math import *",
+        code("def predict(x: float) -> float:\n    return sqrt(x)", "predict"),
+    )
+    # When compiled, then the message says that the star import hides where sqrt comes from
+    with pytest.raises(UnresolvedName) as caught:
+        compile_notebook(nb, name="m")
+    message = str(caught.value)
+    assert "`from math import *`, which hides where names come from" in message
+    assert "from math import sqrt" in message and "no cell defines" not in message.split(";")[1]
