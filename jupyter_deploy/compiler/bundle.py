@@ -246,6 +246,7 @@ def _assemble(
     notes = requirements.local_labels(wanted)
     files["requirements.txt"] = "".join(f"{line}\n" for line in notes + pinned).encode()
     metadata = _metadata(plan, cells, nb, name, source_path, values, files, source_bytes)
+    warnings.extend(w for w in plan.warnings if w not in warnings)  # the example's, if any
     metadata["files"] = sorted({*data_files, *local})
     metadata["requirements"] = pinned
     files["deploy.json"] = _metadata_bytes(metadata)

@@ -108,6 +108,7 @@ def analyze_cells(
             "add `def predict(...):` to it."
         )
     plan = Plan(predict, setup_cells, [], cells=cells)
+    plan.warnings.extend(cell.problem for cell in cells if cell.problem)
     plan.functions = {
         "predict": "predict",
         "predict_batch": "predict_batch" if "predict_batch" in predict_names else None,

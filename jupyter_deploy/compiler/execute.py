@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,9 @@ def executed_notebook(
         allow_errors=True,
         resources={"metadata": {"path": str(cwd)}},
     )
+    kernel_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the with below
     try:
-        with client.setup_kernel():
+        with kernel_log, client.setup_kernel(stderr=kernel_log):
             raised: dict[int, str] = {}
             for position in _to_run(work):
                 client.execute_cell(work.cells[position], position)

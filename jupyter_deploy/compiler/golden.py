@@ -149,12 +149,16 @@ def batch_items(
 ) -> dict[str, str]:
     """What predict_batch's list holds: argument dicts, or the values of predict's parameter.
 
-    Decided by predict_batch's type hint: `list[dict]` (or Mapping) means argument dicts;
-    `list[T]` with another T means values, which needs a predict of one parameter. Without a
-    telling hint: values when predict has one parameter, argument dicts otherwise.
+    Decided by predict_batch's type hint: `list[T]` where T is the hint of predict's one
+    parameter means values (`rows: list[dict]` for `predict(row: dict)`); otherwise
+    `list[dict]` (or Mapping) means argument dicts, and `list[T]` with another T means values,
+    which needs a predict of one parameter. Without a telling hint: values when predict has one
+    parameter, argument dicts otherwise.
     """
     names = parameters(predict)
     item = _item_annotation(batch)
+    if item is not None and len(names) == 1 and _same_hint(item, _annotation(predict)):
+        return {"shape": VALUES, "parameter": names[0]}  # list[dict] for predict(row: dict)
     if item is not None and _base(item) in _DICTS:
         return {"shape": ARGUMENTS}
     if item is None and len(names) != 1:
@@ -168,6 +172,24 @@ def batch_items(
     return {"shape": VALUES, "parameter": names[0]}
 
 
+def _annotation(func: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
+    args = [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]
+    return args[0].annotation if args else None
+
+
+def _same_hint(one: ast.expr, other: ast.expr | None) -> bool:
+    return other is not None and ast.dump(one) == ast.dump(_unquoted(other))
+
+
+def _unquoted(hint: ast.expr) -> ast.expr:
+    if isinstance(hint, ast.Constant) and isinstance(hint.value, str):
+        try:
+            return ast.parse(hint.value, mode="eval").body
+        except SyntaxError:
+            return hint
+    return hint
+
+
 def _item_annotation(batch: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr | None:
     """T of predict_batch's `items: list[T]`, or None when the hint says nothing about T."""
     positional = [*batch.args.posonlyargs, *batch.args.args]
@@ -177,11 +199,8 @@ def _item_annotation(batch: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.expr 
             " (a list of inputs -> a list of outputs)."
         )
     hint = positional[0].annotation
-    if isinstance(hint, ast.Constant) and isinstance(hint.value, str):
-        try:
-            hint = ast.parse(hint.value, mode="eval").body
-        except SyntaxError:
-            return None
+    if hint is not None:
+        hint = _unquoted(hint)
     if isinstance(hint, ast.Subscript) and _base(hint.value) in _LISTS:
         index = hint.slice
         return index.elts[0] if isinstance(index, ast.Tuple) and index.elts else index

@@ -52,10 +52,18 @@ def test_a_predict_cell_without_a_predict_function_is_refused() -> None:
     assert "cell 1" in message and "def predict" in message
 
 
-def test_a_syntax_error_names_the_cell_and_the_line() -> None:
-    nb = make_notebook("import math", "x = 1\ny = (2 +\n", PREDICT)
+def test_a_syntax_error_in_a_tagged_cell_names_the_cell_and_the_line() -> None:
+    nb = make_notebook("import math", code("x = 1\ny = (2 +\n", "setup"), PREDICT)
     message = refusal(nb, CellSyntaxError)
     assert "cell 2 (id 'c2'), line 2" in message
+
+
+def test_an_untagged_cell_that_does_not_parse_is_left_out_with_a_warning() -> None:
+    # Given an old notebook with a Python 2 print statement in an exploration cell
+    nb = make_notebook("import math", "print 'hello'", PREDICT)
+    # When compiled, then the cell is left out and the warning names it and the line
+    bundle = compile_notebook(nb, name="m")
+    assert any("cell 2 (id 'c2'), line 1" in w and "left out" in w for w in bundle.warnings)
 
 
 def test_an_undefined_name_names_the_name_and_the_cell_that_uses_it() -> None:
