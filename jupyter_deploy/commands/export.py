@@ -10,6 +10,8 @@ import argparse
 import difflib
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compile, then write (or check) the bundle."""
+    started = time.monotonic()
     bundle = build(args.notebook, args.output, args.name, args.execute, args.check)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -56,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.output}/: predict.py from {len(bundle.metadata['cells'])} cells, "
         f"{artifacts} captured value{'s' * (artifacts != 1)}, "
-        f"{len(bundle.metadata['requirements'])} requirements"
+        f"{len(bundle.metadata['requirements'])} requirements, "
+        f"{_count(len((bundle.metadata.get('golden') or {}).get('cases', [])), 'golden case')} "
+        f"({time.monotonic() - started:.1f} s)"
     )
     return 0
 
@@ -71,7 +76,7 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
         "source_bytes": data,
     }
     if execute:
-        with executed_notebook(nb, notebook.parent, warn=_warn) as source:
+        with executed_notebook(nb, notebook.parent, warn=_warn, progress=_progress()) as source:
             return compile_with_capture(nb, source, **options)
     if not reuse:
         return compile_with_capture(nb, None, **options)
@@ -79,6 +84,28 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
     return compile_with_capture(
         nb, None, values=_existing(output, names), golden=_recorded_golden(output), **options
     )
+
+
+def _progress() -> Callable[[int, int], None] | None:
+    """A per-cell progress line on a terminal (rewritten in place), else nothing."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def line(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "." * (width - filled)
+        elapsed = time.monotonic() - started
+        end = "\n" if done == total else ""
+        text = f"\rrunning the notebook [{bar}] cell {done}/{total} {elapsed:5.1f} s"
+        print(text, end=end, file=sys.stderr, flush=True)
+
+    return line
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
 
 
 def _warn(message: str) -> None:

@@ -49,9 +49,15 @@ def _to_run(nb: Any) -> list[int]:
 
 @contextlib.contextmanager
 def executed_notebook(
-    nb: Any, cwd: str | Path, timeout: float = 600.0, warn: Callable[[str], None] = print
+    nb: Any,
+    cwd: str | Path,
+    timeout: float = 600.0,
+    warn: Callable[[str], None] = print,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[KernelSource]:
-    """A fresh kernel that ran the notebook up to its predict cell, as a ValueSource."""
+    """A fresh kernel that ran the notebook up to its predict cell, as a ValueSource.
+
+    `progress(done, total)` is called as each cell finishes."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -67,8 +73,11 @@ def executed_notebook(
     try:
         with kernel_log, client.setup_kernel(stderr=kernel_log):
             raised: dict[int, str] = {}
-            for position in _to_run(work):
+            positions = _to_run(work)
+            for done, position in enumerate(positions, start=1):
                 client.execute_cell(work.cells[position], position)
+                if progress is not None:
+                    progress(done, len(positions))
                 error = _error(work.cells[position])
                 if error:
                     raised[position + 1] = error
