@@ -148,3 +148,20 @@ def test_the_kernel_side_runs_on_the_kernels_own_python() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "__jupyter_deploy_capture__" in done.stdout
+
+
+def test_a_predict_that_is_not_deterministic_is_reported_and_its_cases_skipped() -> None:
+    # Given a predict that adds noise
+    nb = make_notebook(
+        "import random",
+        code("def predict(x: float) -> float:\n    return x + random.random()", "predict"),
+        code("example = {'x': 1.0}", "example"),
+    )
+    namespace: dict[str, Any] = {}
+    for cell in nb.cells:
+        exec(cell.source, namespace)
+    # When compiled with capture
+    bundle = compile_with_capture(nb, NamespaceSource(namespace), name="noisy")
+    # Then no golden case is kept for it, and a warning says why
+    assert bundle.metadata["golden"]["cases"] == []
+    assert any("not deterministic" in w for w in bundle.warnings)
