@@ -328,7 +328,7 @@ def _example(cells: list[Cell], plan: Plan) -> tuple[Cell | None, Any]:
                 except (ValueError, TypeError, SyntaxError):
                     plan.warnings.append(
                         f"{cell.label}: example is not a literal value, so the smoke test "
-                        "and the test console have no sample input."
+                        "and the test console have no sample input (unless a kernel gives it)."
                     )
                     return cell, None
         plan.warnings.append(f"{cell.label} is tagged example but assigns no `example`.")

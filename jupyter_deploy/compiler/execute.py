@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from jupyter_deploy.compiler.cells import PREDICT, SETUP
+from jupyter_deploy.compiler.cells import EXAMPLE, PREDICT, SETUP
 from jupyter_deploy.compiler.sources import KernelSource
 from jupyter_deploy.errors import CaptureFailed, CaptureTimeout
 
@@ -36,14 +36,16 @@ def kernel_name(nb: Any, warn: Callable[[str], None]) -> str:
 
 
 def _to_run(nb: Any) -> list[int]:
-    """Positions (0-based) of the code cells to run: up to the predict cell, and setup cells."""
+    """Positions (0-based) of the code cells to run: up to the predict cell, and setup cells
+    and the example cell below it (run alone: it only computes the sample input)."""
     cells = nb.get("cells", [])
     roles = [set(c.get("metadata", {}).get("tags", []) or []) for c in cells]
     last = max((i for i, tags in enumerate(roles) if PREDICT in tags), default=len(cells) - 1)
     return [
         i
         for i, cell in enumerate(cells)
-        if cell.get("cell_type") == "code" and (i <= last or SETUP in roles[i])
+        if cell.get("cell_type") == "code"
+        and (i <= last or SETUP in roles[i] or EXAMPLE in roles[i])
     ]
 
 

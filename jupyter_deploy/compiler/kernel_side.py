@@ -85,3 +85,13 @@ def modules(namespace: Any) -> Any:
     import sys
 
     return sorted({name.split(".")[0] for name in list(sys.modules)})
+
+
+def value(namespace: Any, name: Any) -> Any:
+    """{"value": JSON} of one name (e.g. a computed `example`), or {"error": why}."""
+    if name not in namespace:
+        return {"error": name + " has no value in the kernel"}
+    try:
+        return {"value": json.loads(dumps(namespace[name]).decode())}
+    except Exception as error:
+        return {"error": type(error).__name__ + ": " + str(error)[:200]}

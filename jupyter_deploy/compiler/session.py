@@ -25,6 +25,7 @@ from jupyter_deploy.compiler.verify import load_in_clean_interpreter
 from jupyter_deploy.errors import CaptureFailed, CompileError, UnresolvedName
 
 MAX_ROUNDS = 20
+NOT_LITERAL = "example is not a literal value"
 
 
 def capture_to_fixpoint(
@@ -75,6 +76,7 @@ def compile_with_capture(
         values = capture_to_fixpoint(cells, source, values, (), options.get("notebook_dir"))
     bundle = compile_notebook(nb, artifacts=values, **options)
     if source is not None:
+        _take_example(bundle, cells, source, options.get("notebook_dir"))
         golden = golden_cases(bundle, cells, source, options.get("notebook_dir"))
     if golden:
         bundle.update_metadata(golden=golden)
@@ -90,7 +92,7 @@ def _verified(
     options: dict[str, Any],
 ) -> Bundle:
     """Load the bundle in a clean interpreter; pull in names it lacks; pin what it imports."""
-    golden = bundle.metadata.get("golden")
+    golden, example = bundle.metadata.get("golden"), bundle.metadata.get("example")
     carried = list(bundle.warnings)
     inputs = _golden_inputs(bundle, cells, options.get("notebook_dir"))
     roots: list[str] = []
@@ -127,8 +129,26 @@ def _verified(
         raise CompileError(f"predict.py still lacks names after {MAX_ROUNDS} rounds: {roots}.")
     if golden:
         bundle.update_metadata(golden=golden)
+    if example is not None and bundle.metadata.get("example") is None:
+        bundle.update_metadata(example=example)
+        bundle.warnings = [w for w in bundle.warnings if NOT_LITERAL not in w]
     bundle.warnings = list(dict.fromkeys(carried + bundle.warnings))
     return bundle
+
+
+def _take_example(bundle: Bundle, cells: list[Cell], source: ValueSource, directory: Any) -> None:
+    """A computed `example` (`X_test.iloc[0].to_dict()`), taken from the kernel as JSON."""
+    if bundle.metadata.get("example") is not None or not any(c.role == "example" for c in cells):
+        return
+    answer = source.call("value", name="example")
+    if "value" not in answer:
+        bundle.warnings.append(
+            f"The example could not be taken from the kernel: {answer['error']}."
+        )
+        return
+    func = _function(analyze_cells(cells, predict_cell(cells), (), directory), "predict")
+    bundle.update_metadata(example=gold.example_arguments(answer["value"], func))
+    bundle.warnings = [w for w in bundle.warnings if NOT_LITERAL not in w]
 
 
 def _defined_in_notebook(cells: list[Cell], name: str, error: str, options: dict[str, Any]) -> None:
