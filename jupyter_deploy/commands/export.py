@@ -81,8 +81,14 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
     if not reuse:
         return compile_with_capture(nb, None, **options)
     names = analyze(nb, source_path=notebook.name, directory=notebook.parent).artifact_names
+    recorded = _recorded(output)
     return compile_with_capture(
-        nb, None, values=_existing(output, names), golden=_recorded_golden(output), **options
+        nb,
+        None,
+        values=_existing(output, names),
+        golden=recorded.get("golden"),
+        example=recorded.get("example"),
+        **options,
     )
 
 
@@ -112,14 +118,14 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def _recorded_golden(output: Path) -> dict[str, Any] | None:
-    """The golden cases recorded in `output` (checking cannot recompute them without a kernel)."""
+def _recorded(output: Path) -> dict[str, Any]:
+    """The deploy.json in `output` (checking cannot recompute golden cases or a computed
+    example without a kernel, so it takes those from the earlier export)."""
     try:
         recorded = json.loads(_read(output / "deploy.json") or b"{}")
     except ValueError:
-        return None
-    golden = recorded.get("golden") if isinstance(recorded, dict) else None
-    return golden if isinstance(golden, dict) else None
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def check(bundle: Bundle, output: Path) -> int:

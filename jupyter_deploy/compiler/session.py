@@ -64,12 +64,13 @@ def compile_with_capture(
     source: ValueSource | None,
     values: dict[str, bytes] | None = None,
     golden: dict[str, Any] | None = None,
+    example: Any = None,
     **options: Any,
 ) -> Bundle:
     """The bundle, with values and golden cases from `source`, loaded in a clean interpreter.
 
-    Without a source, `values` and `golden` are what is already known (e.g. an earlier export,
-    for --check). `options` are compile_notebook's (name, source_path, notebook_dir, ...).
+    Without a source, `values`, `golden` and a computed `example` are what is already known
+    (an earlier export, for --check). `options` are compile_notebook's (name, source_path, ...).
     """
     cells = read_cells(nb)
     if source is not None:
@@ -78,6 +79,8 @@ def compile_with_capture(
     if source is not None:
         _take_example(bundle, cells, source, options.get("notebook_dir"))
         golden = golden_cases(bundle, cells, source, options.get("notebook_dir"))
+    elif example is not None and bundle.metadata.get("example") is None:
+        bundle.update_metadata(example=example)
     if golden:
         bundle.update_metadata(golden=golden)
     return _verified(nb, cells, bundle, source, values or {}, options)
@@ -95,6 +98,7 @@ def _verified(
     golden, example = bundle.metadata.get("golden"), bundle.metadata.get("example")
     carried = list(bundle.warnings)
     inputs = _golden_inputs(bundle, cells, options.get("notebook_dir"))
+    inputs += [c["input"] for c in (golden or {}).get("cases", []) if c["input"] not in inputs]
     roots: list[str] = []
     for _ in range(MAX_ROUNDS):
         loaded = load_in_clean_interpreter(bundle.files, inputs)
@@ -131,8 +135,10 @@ def _verified(
         bundle.update_metadata(golden=golden)
     if example is not None and bundle.metadata.get("example") is None:
         bundle.update_metadata(example=example)
-        bundle.warnings = [w for w in bundle.warnings if NOT_LITERAL not in w]
-    bundle.warnings = list(dict.fromkeys(carried + bundle.warnings))
+    warnings = dict.fromkeys(carried + bundle.warnings)
+    if example is not None:  # a computed example, taken from a kernel
+        warnings = {w: None for w in warnings if NOT_LITERAL not in w}
+    bundle.warnings = list(warnings)
     return bundle
 
 

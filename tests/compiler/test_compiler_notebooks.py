@@ -84,6 +84,11 @@ def test_each_notebook_deploys_and_answers_as_the_notebook(name: str, tmp_path: 
     cases = metadata["golden"]["cases"]
     assert len(cases) == expect.cases, cases
     assert metadata["example"] == cases[0]["input"]  # the example is the first golden case
+    # And --check, from another folder, finds the bundle up to date
+    check = jupyter_deploy(
+        "export", f"{name}/{name}.ipynb", "-o", f"{name}/out", "--check", cwd=tmp_path
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
     # Then the served model answers each input as the notebook's own predict did
     with served(bundle) as url:
         for case in cases:
