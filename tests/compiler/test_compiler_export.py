@@ -142,3 +142,21 @@ def test_the_captured_comment_names_type_size_and_the_cell_that_changed_it(
     assert "# counts: a builtins.dict, " in module
     assert "bytes; last changed in cell 2 (id 'c2')" in module
     assert call_module(tmp_path / "out", [{"k": "b"}]) == [2]
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_while_executing_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    # Given a cell that kills its kernel
+    nb = make_notebook(
+        "import os",
+        "os._exit(1)",
+        code("def predict(x: int) -> int:\n    return x", "predict"),
+    )
+    write_notebook(nb, tmp_path)
+    # When exported with --execute
+    done = jupyter_deploy("export", "model.ipynb", "-o", "out", "--execute", cwd=tmp_path)
+    # Then one line says the kernel died, exit 2, no traceback, nothing written
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: The kernel died"), done.stderr
+    assert not (tmp_path / "out").exists()
