@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import ChainMap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,25 @@ def compile_bundle(target: Target, name: str, namespace: dict[str, Any]) -> Any:
 
     return compile_with_capture(
         target.nb,
-        NamespaceSource(namespace),
+        NamespaceSource(ChainMap(_as_compiled(target.nb, namespace), namespace)),
         name=name,
         source_path=target.source_path,
         notebook_dir=target.notebook_dir,
     )
+
+
+def _as_compiled(nb: Any, namespace: dict[str, Any]) -> dict[str, Any]:
+    """predict (and predict_batch) as the predict cell defines them, over this kernel's values:
+    the golden answers come from the code that is deployed, even when the kernel's own
+    `predict` is another function (`%deploy other_function`)."""
+    from jupyter_deploy.compiler.cells import predict_cell, read_cells
+
+    scope = dict(namespace)
+    try:
+        exec(compile(predict_cell(read_cells(nb)).source, "<predict cell>", "exec"), scope)
+    except Exception:  # IPython syntax or a failing line: the kernel's own functions answer
+        return {}
+    return {name: scope[name] for name in ("predict", "predict_batch") if name in scope}
 
 
 def start_build(client: BuilderClient, name: str, bundle: Any) -> Json:
