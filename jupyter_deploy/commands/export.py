@@ -82,6 +82,10 @@ def build(notebook: Path, output: Path, name: str | None, execute: bool, reuse: 
         return compile_with_capture(nb, None, **options)
     names = analyze(nb, source_path=notebook.name, directory=notebook.parent).artifact_names
     recorded = _recorded(output)
+    for entry in recorded.get("artifacts") or []:  # names found by capturing to a fixpoint
+        found = str(entry.get("name")) if isinstance(entry, dict) else ""
+        if found.isidentifier() and found not in names:
+            names.append(found)
     return compile_with_capture(
         nb,
         None,
