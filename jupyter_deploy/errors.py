@@ -144,6 +144,12 @@ class Conflict(DeployError):
     code = "conflict"
 
 
+class OutputNotABundle(Conflict):
+    """`export -o DIR` into a folder that holds other files than an earlier bundle."""
+
+    code = "output_not_a_bundle"
+
+
 class BuildFailed(DeployError):
     http_status = 422
     code = "build_failed"

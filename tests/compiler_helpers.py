@@ -10,13 +10,19 @@ process and calls it the same way, so a test compares the two answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import requests
 
 from jupyter_deploy.compiler import Bundle, compile_notebook
 from jupyter_deploy.compiler.capture import Captured
@@ -39,7 +45,7 @@ for cell in nb.cells:
 ns = shell.user_ns
 calls = json.load(open(calls_path))
 results = [ns["predict"](**call) for call in calls]
-names = analyze(nb).artifact_names
+names = analyze(nb, directory=os.path.dirname(path)).artifact_names
 values = capture_namespace(ns, names)
 os.makedirs(out, exist_ok=True)
 types = {}
@@ -147,3 +153,64 @@ def export_and_compare(
     target = bundle.write(tmp_path / "bundle")
     assert call_module(target, calls) == expected
     return bundle
+
+
+def jupyter_deploy(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_deploy", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def export_executed(nb: Json, folder: Path, *extra: str) -> tuple[Path, Json]:
+    """`jupyter deploy export model.ipynb -o out --execute` in `folder`: (bundle, deploy.json)."""
+    write_notebook(nb, folder)
+    done = jupyter_deploy("export", "model.ipynb", "-o", "out", "--execute", *extra, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "out", json.loads((folder / "out" / "deploy.json").read_text())
+
+
+def ran(nb: Json, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The namespace after running the notebook's code cells in order (plain Python)."""
+    namespace = {} if namespace is None else namespace
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            exec(cell.source, namespace)
+    return namespace
+
+
+@contextlib.contextmanager
+def served(bundle_dir: Path) -> Iterator[str]:
+    """Run a written bundle as a backend does; the model service's URL while it runs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    command = [sys.executable, "-m", "jupyter_deploy_runtime", "--bundle", "."]
+    log = open(bundle_dir.parent / f"service-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        cwd=bundle_dir,
+        env={**os.environ, "PYTHONPATH": str(bundle_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert process.poll() is None, (bundle_dir.parent / f"service-{port}.log").read_text()
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

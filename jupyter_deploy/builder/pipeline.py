@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from jupyter_deploy.builder import golden
 from jupyter_deploy.builder.backends.base import Backend, Version
 from jupyter_deploy.builder.keys import probe_headers
 from jupyter_deploy.builder.state import State
@@ -131,11 +132,13 @@ class Pipeline:
         raise BuildFailed(f"The model service was not ready within {self.ready_timeout:.0f} s.")
 
     def smoke_test(self, version: Version, log: Callable[[str], None]) -> None:
-        """POST the example input to /predict; anything but 200 fails the build."""
+        """POST the example input to /predict (anything but 200 fails the build), then replay
+        the notebook's golden cases (builder/golden.py)."""
         metadata = json.loads((version.bundle_dir / "deploy.json").read_text())
         example = metadata.get("example")
         if example is None:
             log("no example input in deploy.json: smoke test skipped")
+            golden.replay(metadata, self.backend.private_url(version), log)
             return
         url = f"{self.backend.private_url(version)}/predict"
         answer = requests.post(url, json=example, headers=probe_headers(version.env), timeout=60)
@@ -145,6 +148,7 @@ class Pipeline:
                 f"{answer.text[:300]}"
             )
         log(f"smoke test: {json.dumps(example)[:200]} -> {answer.text[:200]}")
+        golden.replay(metadata, self.backend.private_url(version), log)
 
     def _save(self, version: Version, old: Version | None = None, switched: bool = False) -> None:
         """Record the version's process. A restart (the same version as `old`) shares the live

@@ -22,6 +22,7 @@ from jupyter_deploy.compiler.capture import global_references, main_references
 from jupyter_deploy.compiler.cells import EXAMPLE, Cell, predict_cell, read_cells
 from jupyter_deploy.compiler.closure import Plan, analyze_cells, bound_names, free_names
 from jupyter_deploy.compiler.emit import render_module
+from jupyter_deploy.compiler.golden import batch_items, example_arguments
 from jupyter_deploy.compiler.schema import input_schema, output_schema
 from jupyter_deploy.errors import ArtifactNotCaptured, CompileError, InvalidNotebook
 from jupyter_deploy.wire import check_name, default_name
@@ -37,6 +38,11 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
     preview: bool = False
     """Compiled without (some) computed values: for review only, not deployable."""
+
+    def update_metadata(self, **entries: Any) -> None:
+        """Add entries to deploy.json (e.g. the golden cases computed after compiling)."""
+        self.metadata.update(entries)
+        self.files["deploy.json"] = _metadata_bytes(self.metadata)
 
     @property
     def module(self) -> str:
@@ -83,6 +89,8 @@ def load_notebook(path: str | Path) -> tuple[Any, bytes]:
         data = file.read_bytes()
     except FileNotFoundError:
         raise InvalidNotebook(f"{path}: no such notebook.") from None
+    except IsADirectoryError:
+        raise InvalidNotebook(f"{path} is a folder, not a notebook.") from None
     except OSError as error:
         raise InvalidNotebook(f"{path} cannot be read ({error.strerror}).") from None
     return parse_notebook(data, str(path)), data
@@ -94,8 +102,20 @@ def parse_notebook(data: bytes | str, path: str) -> Any:
 
     try:
         text = data.decode() if isinstance(data, bytes) else data
-        return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InvalidNotebook(f"{path} is not a readable notebook ({first}).") from None
+    except RecursionError:
+        raise InvalidNotebook(f"{path} is JSON nested too deeply to be a notebook.") from None
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise InvalidNotebook(
+            f"{path} is JSON but not a notebook: a notebook is an object with a list of cells."
+        )
+    try:
+        return nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise InvalidNotebook(f"{path} is not a readable notebook ({first}).") from None
 
@@ -112,11 +132,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(nb: Any, source_path: str | None = None, extra_roots: tuple[str, ...] = ()) -> Plan:
+def analyze(
+    nb: Any,
+    source_path: str | None = None,
+    extra_roots: tuple[str, ...] = (),
+    directory: str | Path | None = None,
+) -> Plan:
     """The plan for `nb`: what the module needs, and which computed values to capture."""
     with _gc_paused():
         cells = read_cells(nb)
-        return analyze_cells(cells, predict_cell(cells), extra_roots)
+        return analyze_cells(cells, predict_cell(cells), extra_roots, directory)
 
 
 def compile_notebook(
@@ -127,11 +152,15 @@ def compile_notebook(
     artifacts: Mapping[str, bytes] | None = None,
     source_bytes: bytes | None = None,
     preview: bool = False,
+    extra_roots: tuple[str, ...] = (),
+    extra_modules: tuple[str, ...] = (),
 ) -> Bundle:
     """Compile a notebook (a NotebookNode, or a path to one) into a Bundle.
 
     `preview=True` compiles without the computed values (for review): their files are left
-    out, their hashes are null, and the bundle cannot be deployed.
+    out, their hashes are null, and the bundle cannot be deployed. `extra_roots` are notebook
+    names the module must define although no code names them (found by loading it);
+    `extra_modules` are modules it was seen to import (pinned in requirements.txt).
     """
     if isinstance(nb, str | Path):
         path = Path(nb)
@@ -141,7 +170,14 @@ def compile_notebook(
     name = check_name(name or default_name(source_path))
     with _gc_paused():
         bundle = _compile(
-            nb, name, source_path or f"{name}.ipynb", notebook_dir, artifacts, source_bytes, preview
+            nb,
+            name,
+            source_path or f"{name}.ipynb",
+            notebook_dir,
+            artifacts,
+            source_bytes,
+            preview,
+            (extra_roots, extra_modules),
         )
     return bundle
 
@@ -154,17 +190,20 @@ def _compile(
     artifacts: Mapping[str, bytes] | None,
     source_bytes: bytes | None,
     preview: bool = False,
+    extra: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> Bundle:
     directory = Path(notebook_dir or ".")
     cells = read_cells(nb)
     predict = predict_cell(cells)
     values = dict(artifacts or {})
-    roots = tuple(sorted({ref for data in values.values() for ref in main_references(data)}))
-    plan = analyze_cells(cells, predict, roots)
+    roots = {ref for data in values.values() for ref in main_references(data)} | set(extra[0])
+    plan = analyze_cells(cells, predict, tuple(sorted(roots)), directory)
     missing = [n for n in plan.artifact_names if n not in values]
     if missing and not preview:
         raise _not_captured(plan, missing)
-    bundle = _assemble(plan, cells, nb, name, source_path, directory, values, source_bytes)
+    bundle = _assemble(
+        plan, cells, nb, name, source_path, directory, values, source_bytes, set(extra[1])
+    )
     bundle.preview = bool(missing)
     return bundle
 
@@ -187,9 +226,12 @@ def _assemble(
     directory: Path,
     values: dict[str, bytes],
     source_bytes: bytes | None,
+    seen_modules: set[str],
 ) -> Bundle:
     warnings = list(plan.warnings)
-    files: dict[str, bytes] = {"predict.py": render_module(plan, name, source_path).encode()}
+    files: dict[str, bytes] = {
+        "predict.py": render_module(plan, name, source_path, values).encode()
+    }
     for artifact in plan.artifact_names:
         if artifact in values:
             files[f"artifacts/{artifact}.pkl"] = bytes(values[artifact])
@@ -198,26 +240,32 @@ def _assemble(
     modules |= _guessed_modules(plan, cells, [n for n in plan.artifact_names if n not in values])
     local = _local_modules(modules, directory)
     distributions, unknown = requirements.distributions_for(modules - set(local))
+    distributions += requirements.distributions_for(seen_modules - modules - set(local))[0]
     for module in unknown:
         warnings.append(
             f"No installed distribution provides the module {module!r}: "
             "the service may fail to import it."
         )
-    runtime = requirements.runtime_distributions()
-    pinned = requirements.pin(
-        sorted(set(distributions) | set(runtime), key=str.lower), frozenset(runtime)
-    )
+    runtime = requirements.runtime_requirements()
+    wanted = sorted(set(distributions) | set(runtime), key=str.lower)
+    pinned = requirements.pin(wanted, frozenset(runtime), runtime)
     for relative in sorted({*data_files, *local}):
         files[relative] = (directory / relative).read_bytes()
     for source in sorted(requirements.RUNTIME_DIR.glob("*")):
         if source.is_file() and source.suffix in {".py", ".txt"}:
             files[f"jupyter_deploy_runtime/{source.name}"] = source.read_bytes()
-    files["requirements.txt"] = "".join(f"{line}\n" for line in pinned).encode()
+    notes = requirements.local_labels(wanted)
+    files["requirements.txt"] = "".join(f"{line}\n" for line in notes + pinned).encode()
     metadata = _metadata(plan, cells, nb, name, source_path, values, files, source_bytes)
+    warnings.extend(w for w in plan.warnings if w not in warnings)  # the example's, if any
     metadata["files"] = sorted({*data_files, *local})
     metadata["requirements"] = pinned
-    files["deploy.json"] = (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
+    files["deploy.json"] = _metadata_bytes(metadata)
     return Bundle(name, files, metadata, warnings)
+
+
+def _metadata_bytes(metadata: dict[str, Any]) -> bytes:
+    return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _metadata(
@@ -237,7 +285,10 @@ def _metadata(
         used[example_cell.index] = example_cell
     if source_bytes is None:
         source_bytes = json.dumps(nb, sort_keys=True).encode()
-    return {
+    extra: dict[str, Any] = {}
+    if plan.functions.get("predict_batch"):
+        extra["batch_items"] = batch_items(predict_node, _function(plan, "predict_batch"))
+    return extra | {
         "format": 1,
         "name": name,
         "generator": f"jupyter-deploy {__version__}",
@@ -250,7 +301,7 @@ def _metadata(
         "functions": plan.functions,
         "input_schema": input_schema(predict_node),
         "output_schema": output_schema(predict_node),
-        "example": example,
+        "example": example_arguments(example, predict_node),
         "artifacts": [_artifact_entry(n, values.get(n), files) for n in plan.artifact_names],
     }
 
@@ -271,7 +322,7 @@ def _function(plan: Plan, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
         in_cell = binding.cell is plan.predict_cell
         if in_cell and isinstance(node, ast.FunctionDef) and node.name == name:
             return node
-    raise CompileError(f"predict is not a plain function in {plan.predict_cell.label}.")
+    raise CompileError(f"{name} is not a plain function in {plan.predict_cell.label}.")
 
 
 def _example(cells: list[Cell], plan: Plan) -> tuple[Cell | None, Any]:
@@ -288,7 +339,7 @@ def _example(cells: list[Cell], plan: Plan) -> tuple[Cell | None, Any]:
                 except (ValueError, TypeError, SyntaxError):
                     plan.warnings.append(
                         f"{cell.label}: example is not a literal value, so the smoke test "
-                        "and the test console have no sample input."
+                        "and the test console have no sample input (unless a kernel gives it)."
                     )
                     return cell, None
         plan.warnings.append(f"{cell.label} is tagged example but assigns no `example`.")

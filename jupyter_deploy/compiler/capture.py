@@ -9,15 +9,11 @@ and `main_references` tells the compiler which notebook classes the module must 
 from __future__ import annotations
 
 import base64
-import json
-import pickle
 import pickletools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jupyter_deploy.errors import ArtifactNotSerializable, CaptureFailed
-
-MARKER = "__jupyter_deploy_capture__"
 
 
 class Captured(bytes):
@@ -35,72 +31,18 @@ class Captured(bytes):
         return captured
 
 
-def _serialise(value: Any) -> tuple[bytes, str]:
-    """(bytes, pickler) for one value; raises with the reason when nothing can pickle it."""
-    try:
-        return pickle.dumps(value, protocol=5), "pickle"
-    except Exception as first:
-        try:
-            import cloudpickle
-        except ImportError:
-            raise first from None
-        return cloudpickle.dumps(value, protocol=5), "cloudpickle"
-
-
-def _type_name(value: Any) -> str:
-    kind = type(value)
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
 def capture_namespace(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, bytes]:
     """Pickle `names` from `namespace` (an in-process kernel's globals)."""
-    values: dict[str, bytes] = {}
-    for name in names:
-        if name not in namespace:
-            raise CaptureFailed(
-                f"{name} has no value yet: run the cell that computes it, then deploy again."
-            )
-        value = namespace[name]
-        try:
-            data, pickler = _serialise(value)
-        except Exception as error:
-            why = f"{type(error).__name__}: {error}"
-            raise _not_serialisable(name, _type_name(value), why) from None
-        values[name] = Captured.of(data, _type_name(value), pickler)
-    return values
+    from jupyter_deploy.compiler.sources import NamespaceSource
+
+    return captured_values(NamespaceSource(namespace).call("capture", names=list(names)))
 
 
 def capture_code(names: Iterable[str]) -> str:
     """Python source for a kernel: pickles `names` and prints one JSON line after MARKER."""
-    listed = json.dumps(list(names))
-    return f"""\
-def __jupyter_deploy_capture(names):
-    import base64, json, pickle
-    try:
-        namespace = get_ipython().user_ns
-    except NameError:
-        namespace = globals()
-    out = {{}}
-    for name in names:
-        if name not in namespace:
-            out[name] = {{"error": "it has no value in the kernel (run the cell that computes it)"}}
-            continue
-        value = namespace[name]
-        kind = type(value).__module__ + "." + type(value).__qualname__
-        try:
-            data, pickler = pickle.dumps(value, protocol=5), "pickle"
-        except Exception as first:
-            try:
-                import cloudpickle
-                data, pickler = cloudpickle.dumps(value, protocol=5), "cloudpickle"
-            except Exception:
-                out[name] = {{"error": type(first).__name__ + ": " + str(first), "type": kind}}
-                continue
-        out[name] = {{"data": base64.b64encode(data).decode(), "type": kind, "pickler": pickler}}
-    print({MARKER!r} + json.dumps(out))
-__jupyter_deploy_capture({listed})
-del __jupyter_deploy_capture
-"""
+    from jupyter_deploy.compiler.sources import snippet
+
+    return snippet("capture", {"names": list(names)})
 
 
 def decode_capture(text: str, context: str = "") -> dict[str, bytes]:
@@ -108,11 +50,13 @@ def decode_capture(text: str, context: str = "") -> dict[str, bytes]:
 
     `context` (e.g. which cell raised while the notebook ran) is added to a missing value's error.
     """
-    lines = [line for line in text.splitlines() if line.startswith(MARKER)]
-    if not lines:
-        hint = f" ({context})" if context else ""
-        raise CaptureFailed(f"The kernel printed no captured values{hint}; is it a Python kernel?")
-    answer = json.loads(lines[-1][len(MARKER) :])
+    from jupyter_deploy.compiler.sources import decode
+
+    return captured_values(decode(text, context), context)
+
+
+def captured_values(answer: Mapping[str, Any], context: str = "") -> dict[str, bytes]:
+    """Bytes per name from kernel_side.capture's answer; the first failure raises, named."""
     values: dict[str, bytes] = {}
     for name, item in answer.items():
         if "error" in item:

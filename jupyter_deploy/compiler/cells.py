@@ -79,6 +79,8 @@ class Cell:
     role: str
     source: str
     stmts: list[Stmt] = field(default_factory=list)
+    problem: str = ""
+    """Why an untagged cell was left out (it does not parse as Python 3), or ""."""
 
     @property
     def label(self) -> str:
@@ -97,7 +99,12 @@ def read_cells(nb: Any) -> list[Cell]:
             continue
         source = _source_text(raw.get("source", ""))
         cell = Cell(position, str(raw.get("id") or ""), _role(raw, position), source)
-        cell.stmts = parse_statements(source, cell)
+        try:
+            cell.stmts = parse_statements(source, cell)
+        except CellSyntaxError as error:
+            if cell.role != "code":
+                raise
+            cell.problem = f"{error} It was left out (a Python 2 line?)."
         result.append(cell)
     return result
 
@@ -158,6 +165,10 @@ def _transform(source: str) -> str:
 def _parse(python: str, cell: Cell, offset: int) -> ast.Module:
     try:
         return ast.parse(python)
+    except (RecursionError, MemoryError):
+        raise CellSyntaxError(
+            f"{cell.label} is nested too deeply for Python to parse: simplify it and try again."
+        ) from None
     except SyntaxError as error:
         line = (error.lineno or 1) + offset
         raise CellSyntaxError(

@@ -13,6 +13,7 @@ import ast
 import builtins
 import symtable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from jupyter_deploy.compiler.cells import SETUP, Cell, Stmt
 from jupyter_deploy.errors import NoPredictFunction, UnresolvedName, UnsupportedMagic
@@ -58,6 +59,8 @@ class Plan:
     artifacts: dict[str, Binding] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     functions: dict[str, str | None] = field(default_factory=dict)
+    cells: list[Cell] = field(default_factory=list)
+    """Every code cell of the notebook."""
 
     @property
     def artifact_names(self) -> list[str]:
@@ -84,28 +87,42 @@ def classify(stmt: Stmt) -> tuple[str, tuple[str, ...]]:
     return COMPUTED, names
 
 
-def analyze_cells(cells: list[Cell], predict: Cell, extra_roots: tuple[str, ...] = ()) -> Plan:
-    """Resolve the closure of predict (and setup cells, and `extra_roots`)."""
+def analyze_cells(
+    cells: list[Cell],
+    predict: Cell,
+    extra_roots: tuple[str, ...] = (),
+    directory: str | Path | None = None,
+) -> Plan:
+    """Resolve the closure of predict (and setup cells, and `extra_roots`).
+
+    `directory` (the notebook's folder) lets `from helpers import *` of a module beside the
+    notebook be followed: the names helpers.py binds resolve to that import.
+    """
     setup_cells = [cell for cell in cells if cell.role == SETUP]
     table = _binding_table(cells, predict)
+    stars = _star_imports(cells, predict, directory)
     predict_names = {n for b in _cell_bindings(predict) for n in b.names if b.kind == DEF}
     if "predict" not in predict_names:
         raise NoPredictFunction(
             f"The predict cell ({predict.label}) defines no function named predict: "
             "add `def predict(...):` to it."
         )
-    plan = Plan(predict, setup_cells, [])
+    plan = Plan(predict, setup_cells, [], cells=cells)
+    plan.warnings.extend(cell.problem for cell in cells if cell.problem)
     plan.functions = {
         "predict": "predict",
         "predict_batch": "predict_batch" if "predict_batch" in predict_names else None,
     }
-    _Resolver(table, plan).run(predict, setup_cells, extra_roots)
+    _Resolver(table, plan, stars).run(predict, setup_cells, extra_roots)
     return plan
 
 
 class _Resolver:
-    def __init__(self, table: dict[str, Binding], plan: Plan) -> None:
+    def __init__(
+        self, table: dict[str, Binding], plan: Plan, stars: list[tuple[Binding, set[str] | None]]
+    ) -> None:
         self.table = table
+        self.stars = stars
         self.plan = plan
         self.seen: dict[int, Binding] = {}
         self.resolved: set[str] = set()
@@ -120,7 +137,7 @@ class _Resolver:
         while self.todo:
             name, user = self.todo.pop()
             self._resolve(name, user)
-        self.plan.included.sort(key=lambda b: b.order)
+        self.plan.included = definition_order(sorted(self.plan.included, key=lambda b: b.order))
         ordered = sorted(self.plan.artifacts.items(), key=lambda item: item[1].order)
         self.plan.artifacts = dict(ordered)
 
@@ -147,14 +164,11 @@ class _Resolver:
         if name in self.resolved:
             return
         self.resolved.add(name)
-        binding = self.table.get(name)
+        binding = self.table.get(name) or self._star_binding(name)
         if binding is None:
             if name in _BUILTINS:
                 return
-            raise UnresolvedName(
-                f"{user.label} uses {name!r}, but no cell up to the predict cell defines it. "
-                f"Define or import {name} in a cell above, or in a cell tagged setup."
-            )
+            raise UnresolvedName(self._unresolved(name, user))
         if binding.kind == SETUP_KIND:
             return
         if binding.kind == COMPUTED:
@@ -167,12 +181,140 @@ class _Resolver:
             for free in free_names(binding.stmt):
                 self.todo.append((free, binding.cell))
 
+    def _star_binding(self, name: str) -> Binding | None:
+        """The last `from local_module import *` whose module binds `name`."""
+        for binding, names in reversed(self.stars):
+            if names is not None and name in names:
+                return binding
+        return None
+
+    def _unresolved(self, name: str, user: Cell) -> str:
+        hidden = [b for b, names in self.stars if names is None]
+        if hidden:
+            star = hidden[-1]
+            module = getattr(star.stmt.node, "module", "")
+            return (
+                f"{user.label} uses {name!r}, which no cell defines by name; {star.cell.label} "
+                f"does `from {module} import *`, which hides where names come from: import "
+                f"what you use by name (`from {module} import {name}`) or define it in a cell."
+            )
+        return (
+            f"{user.label} uses {name!r}, but no cell up to the predict cell defines it. "
+            f"Define or import {name} in a cell above, or in a cell tagged setup."
+        )
+
     def _include(self, binding: Binding) -> bool:
         if id(binding) in self.seen:
             return False
         self.seen[id(binding)] = binding
         self.plan.included.append(binding)
         return True
+
+
+def definition_order(included: list[Binding]) -> list[Binding]:
+    """Notebook order, except that a statement comes after what it needs when it runs: a class
+    after its bases, decorators and the names its body reads; a def after its decorators,
+    defaults and annotations (e.g. a class above an import the notebook repeats further down).
+    """
+    provider: dict[str, Binding] = {}
+    for binding in included:
+        for name in binding.names:
+            provider[name] = binding
+    placed: set[int] = set()
+    ordered: list[Binding] = []
+
+    def place(binding: Binding, visiting: set[int]) -> None:
+        if id(binding) in placed or id(binding) in visiting:
+            return
+        visiting.add(id(binding))
+        for name in definition_time_names(binding):
+            needed = provider.get(name)
+            if needed is not None and needed.order > binding.order:
+                place(needed, visiting)
+        placed.add(id(binding))
+        ordered.append(binding)
+
+    for binding in included:
+        place(binding, set())
+    return ordered
+
+
+def definition_time_names(binding: Binding) -> set[str]:
+    """Names a statement reads while it runs (not those read later, inside function bodies)."""
+    node = binding.stmt.node
+    if binding.kind in (IMPORT, LITERAL, COMPUTED):
+        return set()
+    if binding.kind in (CODE, SETUP_KIND):
+        return set(free_names(binding.stmt))
+    return _loaded(_run_now(node))
+
+
+def _run_now(node: ast.AST) -> list[ast.AST]:
+    """The parts of a def or class evaluated when the definition runs."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts: list[ast.AST] = [*node.decorator_list, *args.defaults]
+        parts += [d for d in args.kw_defaults if d is not None]
+        parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+        return parts + ([node.returns] if node.returns else [])
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+        for stmt in node.body:
+            parts.extend(
+                _run_now(stmt)
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                else [stmt]
+            )
+        return parts
+    return [node]
+
+
+def _loaded(parts: list[ast.AST]) -> set[str]:
+    names: set[str] = set()
+    for part in parts:
+        for child in ast.walk(part):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                names.add(child.id)
+    return names
+
+
+def _star_imports(
+    cells: list[Cell], predict: Cell, directory: str | Path | None
+) -> list[tuple[Binding, set[str] | None]]:
+    """Each visible `from M import *`, with the names M binds when M is a module beside the
+    notebook (None when it is not: an installed package the compiler does not import)."""
+    found: list[tuple[Binding, set[str] | None]] = []
+    for cell in cells:
+        if cell.index > predict.index and cell.role != SETUP:
+            continue
+        for position, stmt in enumerate(cell.stmts):
+            node = stmt.node
+            if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+                binding = Binding(cell, position, stmt, IMPORT, ())
+                found.append((binding, _module_names(node, directory)))
+    return found
+
+
+def _module_names(node: ast.ImportFrom, directory: str | Path | None) -> set[str] | None:
+    if directory is None or node.level or not node.module or "." in node.module:
+        return None
+    source = Path(directory) / f"{node.module}.py"
+    try:
+        tree = ast.parse(source.read_text())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    names: set[str] = set()
+    for stmt in tree.body:
+        names.update(bound_names(stmt))
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets
+        ):
+            try:
+                return {str(n) for n in ast.literal_eval(stmt.value)}
+            except (ValueError, TypeError, SyntaxError):
+                pass
+    return {n for n in names if not n.startswith("_")}
 
 
 def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:
@@ -184,7 +326,46 @@ def _binding_table(cells: list[Cell], predict: Cell) -> dict[str, Binding]:
         for binding in _cell_bindings(cell):
             for name in binding.names:
                 table[name] = binding
+        for stmt in cell.stmts:  # a literal changed in place later is a computed value
+            for name in changed_names(stmt.node):
+                changed = table.get(name)
+                if changed is not None and changed.kind == LITERAL:
+                    changed.kind = COMPUTED
     return table
+
+
+_READING = frozenset(
+    {
+        *("get", "keys", "values", "items", "index", "count", "copy", "format", "join"),
+        *("split", "startswith", "endswith", "lower", "upper", "strip", "replace", "find"),
+        *("tolist", "to_dict", "head", "tail", "describe", "predict", "predict_proba"),
+        *("transform", "score"),
+    }
+)
+
+
+def changed_names(node: ast.AST) -> set[str]:
+    """Names a top-level statement may change in place (`name.fit(...)`, `name.x = ...`,
+    `name[k] = ...`); function bodies and calls of reading methods (`.get`) left out."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [node]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+        target = None
+        if isinstance(child, ast.Attribute | ast.Subscript) and isinstance(child.ctx, ast.Store):
+            target = child.value
+        elif (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr not in _READING
+        ):
+            target = child.func.value
+        if isinstance(target, ast.Name):
+            found.add(target.id)
+    return found
 
 
 def _cell_bindings(cell: Cell) -> list[Binding]:

@@ -14,7 +14,8 @@ from nbconvert.exporters import Exporter
 from traitlets import Bool, Unicode
 
 from jupyter_deploy.compiler.bundle import analyze, compile_notebook
-from jupyter_deploy.compiler.execute import execute_and_capture
+from jupyter_deploy.compiler.execute import executed_notebook
+from jupyter_deploy.compiler.session import compile_with_capture
 from jupyter_deploy.wire import default_name
 
 
@@ -40,21 +41,22 @@ class DeployExporter(Exporter):  # type: ignore[misc]
         metadata = resources.get("metadata", {})
         directory = Path(metadata.get("path") or ".")
         source = f"{metadata.get('name') or 'notebook'}.ipynb"
-        names = analyze(nb_copy, source_path=source).artifact_names
-        values = execute_and_capture(nb_copy, names, directory) if self.execute else None
-        if values is None and names:
+        options: dict[str, Any] = {
+            "name": self.deploy_name or default_name(source),
+            "source_path": source,
+            "notebook_dir": directory,
+        }
+        if self.execute:
+            with executed_notebook(nb_copy, directory, warn=self.log.warning) as kernel:
+                bundle = compile_with_capture(nb_copy, kernel, **options)
+            return bundle.module, resources
+        names = analyze(nb_copy, source_path=source, directory=directory).artifact_names
+        if names:
             self.log.warning(
                 "%s loads %s from artifacts/, which this export does not write: use "
                 "`jupyter deploy export --execute` for a deployable bundle.",
                 source,
                 ", ".join(names),
             )
-        bundle = compile_notebook(
-            nb_copy,
-            name=self.deploy_name or default_name(source),
-            source_path=source,
-            notebook_dir=directory,
-            artifacts=values,
-            preview=True,
-        )
+        bundle = compile_notebook(nb_copy, preview=True, **options)
         return bundle.module, resources

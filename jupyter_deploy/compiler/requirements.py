@@ -10,7 +10,7 @@ from pathlib import Path
 from jupyter_deploy.errors import CompileError
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
-_RUNTIME_DEFAULT = ("starlette", "uvicorn")
+_RUNTIME_DEFAULT = ("uvicorn", "httptools", "uvloop")
 
 
 @functools.cache
@@ -26,13 +26,24 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def runtime_distributions() -> list[str]:
-    """What the model service itself needs (the runtime's requirements.txt, names only)."""
+def runtime_requirements() -> dict[str, str]:
+    """What the model service itself needs: name -> environment marker ("" for none), from the
+    runtime's requirements.txt (`uvloop; sys_platform != "win32"`)."""
     listed = RUNTIME_DIR / "requirements.txt"
     if not listed.is_file():
-        return list(_RUNTIME_DEFAULT)
-    lines = (line.split("#")[0].strip() for line in listed.read_text().splitlines())
-    return [line for line in lines if line]
+        return dict.fromkeys(_RUNTIME_DEFAULT, "")
+    found: dict[str, str] = {}
+    for line in listed.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, marker = line.partition(";")
+            found[name.strip()] = marker.strip()
+    return found
+
+
+def runtime_distributions() -> list[str]:
+    """The names of what the model service itself needs."""
+    return list(runtime_requirements())
 
 
 def is_stdlib(module: str) -> bool:
@@ -55,8 +66,17 @@ def distributions_for(modules: set[str]) -> tuple[list[str], list[str]]:
     return sorted(found, key=str.lower), unknown
 
 
-def pin(distributions: list[str], optional: frozenset[str] = frozenset()) -> list[str]:
-    """`name==version` for each distribution, sorted; distributions not installed are an error."""
+def pin(
+    distributions: list[str],
+    optional: frozenset[str] = frozenset(),
+    markers: dict[str, str] | None = None,
+) -> list[str]:
+    """`name==version` for each distribution, sorted; distributions not installed are an error.
+
+    A local version label (`2.13.0+cpu`, a locally built wheel) is never pinned as is: the
+    public release (`2.13.0`) is, and `local_labels` says so. `markers` adds an environment
+    marker to a distribution's line (`uvloop==0.23.0; sys_platform != "win32"`).
+    """
     pinned: dict[str, str] = {}
     for name in distributions:
         version = _version(name)
@@ -68,5 +88,20 @@ def pin(distributions: list[str], optional: frozenset[str] = frozenset()) -> lis
                 f"pip install {name}, then try again."
             )
         key = name.lower().replace("_", "-")
-        pinned[key] = f"{name}=={version}"
+        marker = (markers or {}).get(name, "")
+        pinned[key] = f"{name}=={version.split('+')[0]}" + (f"; {marker}" if marker else "")
     return [pinned[key] for key in sorted(pinned)]
+
+
+def local_labels(distributions: list[str]) -> list[str]:
+    """Comment lines for the distributions installed here under a local version label."""
+    notes = []
+    for name in sorted(distributions, key=str.lower):
+        version = _version(name) or ""
+        if "+" in version:
+            public = version.split("+")[0]
+            notes.append(
+                f"# {name}: installed here as {version} (a local build); pinned to the "
+                f"release {public}, which the package index serves."
+            )
+    return notes

@@ -7,11 +7,12 @@ notebook (tagged, or made from history) -> compiler with values from this kernel
 from __future__ import annotations
 
 import os
+from collections import ChainMap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jupyter_deploy.errors import DeployError, InvalidRequest
+from jupyter_deploy.errors import InvalidRequest
 
 SESSION_ENV = "JPY_SESSION_NAME"
 
@@ -61,22 +62,28 @@ def _display_path(file: Path) -> str:
 
 
 def compile_bundle(target: Target, name: str, namespace: dict[str, Any]) -> Any:
-    """Compile with the computed values the module needs captured from `namespace`."""
-    from jupyter_deploy.compiler import analyze, capture_namespace, compile_notebook
+    """Compile with the computed values (and golden cases) taken from `namespace`."""
+    from jupyter_deploy.compiler.session import compile_with_capture
+    from jupyter_deploy.compiler.sources import NamespaceSource
 
-    plan = analyze(target.nb, source_path=target.source_path)
-    names = list(plan.artifact_names)
-    missing = [n for n in names if n not in namespace]
-    if missing:
-        raise DeployError(
-            f"This kernel has no value for {', '.join(missing)}, which predict needs: "
-            "run the cells that compute them first."
-        )
-    values = capture_namespace(namespace, names) if names else {}
-    return compile_notebook(
+    return compile_with_capture(
         target.nb,
+        NamespaceSource(ChainMap(_as_compiled(target.nb, namespace), namespace)),
         name=name,
         source_path=target.source_path,
         notebook_dir=target.notebook_dir,
-        artifacts=values,
     )
+
+
+def _as_compiled(nb: Any, namespace: dict[str, Any]) -> dict[str, Any]:
+    """predict (and predict_batch) as the predict cell defines them, over this kernel's values:
+    the golden answers come from the code that is deployed, even when the kernel's own
+    `predict` is another function (`%deploy other_function`)."""
+    from jupyter_deploy.compiler.cells import predict_cell, read_cells
+
+    scope = dict(namespace)
+    try:
+        exec(compile(predict_cell(read_cells(nb)).source, "<predict cell>", "exec"), scope)
+    except Exception:  # IPython syntax or a failing line: the kernel's own functions answer
+        return {}
+    return {name: scope[name] for name in ("predict", "predict_batch") if name in scope}

@@ -24,7 +24,7 @@ try:  # about 4x faster than json on a 64-row batch; the service works without i
 except ImportError:  # pragma: no cover
     from json import loads  # type: ignore[assignment]
 
-from .batching import Batcher, shielded
+from .batching import Batcher, over_items, shielded
 from .encode import dumps
 from .guard import CUT_OFF
 from .metrics import Metrics
@@ -151,7 +151,7 @@ class ModelService:
         batch_name = functions.get("predict_batch")
         if batch_name and hasattr(module, batch_name):
             self.batcher = Batcher(
-                getattr(module, batch_name),
+                over_items(getattr(module, batch_name), self.metadata.get("batch_items")),
                 self.predict,
                 self.slots,
                 self.metrics,

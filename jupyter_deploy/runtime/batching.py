@@ -28,6 +28,22 @@ def shielded(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise Exited(f"{type(error).__name__}: {error}") from error
 
 
+def over_items(predict_batch: Callable[[list[Any]], Any], items: Any) -> Callable[..., Any]:
+    """predict_batch as the batcher calls it (a list of argument dicts).
+
+    deploy.json's `batch_items` says what the notebook's predict_batch takes: argument dicts
+    (as is), or the values of predict's one parameter (`{"shape": "values", "parameter": p}`).
+    """
+    if not isinstance(items, dict) or items.get("shape") != "values":
+        return predict_batch
+    parameter = str(items["parameter"])
+
+    def over_values(inputs: list[dict[str, Any]]) -> Any:
+        return predict_batch([item.get(parameter) for item in inputs])
+
+    return over_values
+
+
 class Batcher:
     """Groups single inputs into batch calls on a worker thread."""
 

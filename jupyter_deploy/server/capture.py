@@ -47,6 +47,18 @@ async def capture_values(
     return values
 
 
+async def run_in_kernel(kernel_manager: Any, kernel_id: str, code: str, timeout: float) -> str:
+    """The stdout of `code` run silently in the kernel; CaptureFailed when it raised."""
+    result = await execute_in_kernel(kernel_manager, kernel_id, code, timeout)
+    if result.error is not None:
+        ename, evalue = result.error
+        raise CaptureFailed(
+            f"Taking the values from the notebook's kernel failed ({ename}: {evalue}); "
+            f"{RUN_CELLS_HINT}."
+        )
+    return result.stdout
+
+
 async def execute_in_kernel(
     kernel_manager: Any, kernel_id: str, code: str, timeout: float
 ) -> ExecutionResult:

@@ -20,7 +20,7 @@ from jupyter_deploy.errors import (
     InvalidRequest,
     NoRunningKernel,
 )
-from jupyter_deploy.server.capture import RUN_CELLS_HINT, capture_values
+from jupyter_deploy.server.capture import RUN_CELLS_HINT, run_in_kernel
 from jupyter_deploy.server.notebooks import (
     LoadedNotebook,
     clean_path,
@@ -91,9 +91,8 @@ class DeployService:
         """
         loaded = await load_notebook(self.contents_manager, clean_path(path))
         deploy_name = self._name(name, loaded.path)
-        names = self._artifact_names(loaded)
-        values = await self._capture(loaded.path, names) if names else {}
-        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, values)
+        source = await self._kernel_source(loaded.path, self._artifact_names(loaded))
+        bundle = await asyncio.to_thread(self._compile, loaded, deploy_name, source)
         tarball = await asyncio.to_thread(bundle.tarball)
         create = functools.partial(self.builder.create_build, **(rollout or {}))
         build: Json = await self._call(create, deploy_name, tarball)
@@ -103,38 +102,45 @@ class DeployService:
     def _artifact_names(self, loaded: LoadedNotebook) -> list[str]:
         from jupyter_deploy.compiler import analyze
 
-        plan = analyze(loaded.nb, source_path=loaded.path)
+        plan = analyze(loaded.nb, source_path=loaded.path, directory=loaded.directory)
         return list(plan.artifact_names)
 
     def _compile(
-        self,
-        loaded: LoadedNotebook,
-        name: str,
-        artifacts: dict[str, bytes] | None,
-        preview: bool = False,
+        self, loaded: LoadedNotebook, name: str, source: Any = None, preview: bool = False
     ) -> Any:
         from jupyter_deploy.compiler import compile_notebook
+        from jupyter_deploy.compiler.session import compile_with_capture
 
-        return compile_notebook(
-            loaded.nb,
-            name=name,
-            source_path=loaded.path,
-            notebook_dir=loaded.directory,
-            artifacts=artifacts,
-            source_bytes=loaded.source,
-            preview=preview,
-        )
+        options: dict[str, Any] = {
+            "name": name,
+            "source_path": loaded.path,
+            "notebook_dir": loaded.directory,
+            "source_bytes": loaded.source,
+        }
+        if preview:
+            return compile_notebook(loaded.nb, preview=True, **options)
+        return compile_with_capture(loaded.nb, source, **options)
 
-    async def _capture(self, path: str, names: list[str]) -> dict[str, bytes]:
+    async def _kernel_source(self, path: str, names: list[str]) -> Any:
+        """The notebook's running kernel as a value source (None when there is none and
+        nothing needs capturing)."""
+        from jupyter_deploy.compiler.sources import KernelSource
+
         kernel_id = await kernel_id_for(self.session_manager, self.kernel_manager, path)
         if kernel_id is None:
-            listed = ", ".join(names)
+            if not names:
+                return None
             raise NoRunningKernel(
-                f"{path} has no running kernel to take {listed} from: {RUN_CELLS_HINT}."
+                f"{path} has no running kernel to take {', '.join(names)} from: {RUN_CELLS_HINT}."
             )
-        return await capture_values(
-            self.kernel_manager, kernel_id, names, self.settings.capture_timeout
-        )
+        loop = asyncio.get_running_loop()
+        manager, timeout = self.kernel_manager, self.settings.capture_timeout
+
+        def run(code: str) -> str:
+            work = run_in_kernel(manager, kernel_id, code, timeout)
+            return asyncio.run_coroutine_threadsafe(work, loop).result()
+
+        return KernelSource(run)
 
     # --- the builder, passed through ------------------------------------------------------
 

@@ -269,6 +269,20 @@ SHAPES: dict[str, Shape] = {
         [{"a": 5, "b": 2}],
         module_lacks=("print(",),
     ),
+    "a star import from a module beside the notebook": Shape(
+        [
+            "from helpers import *",
+            code(
+                "def predict(xs: list[float]) -> float:\n    return scaled(np.mean(xs))", "predict"
+            ),
+        ],
+        [{"xs": [1.0, 2.0, 6.0]}],
+        files={
+            "helpers.py": "import numpy as np\n\nSCALE = 2.0\n\n"
+            "def scaled(x):\n    return float(x * SCALE)\n"
+        },
+        module_has=("from helpers import *",),
+    ),
 }
 
 

@@ -52,10 +52,18 @@ def test_a_predict_cell_without_a_predict_function_is_refused() -> None:
     assert "cell 1" in message and "def predict" in message
 
 
-def test_a_syntax_error_names_the_cell_and_the_line() -> None:
-    nb = make_notebook("import math", "x = 1\ny = (2 +\n", PREDICT)
+def test_a_syntax_error_in_a_tagged_cell_names_the_cell_and_the_line() -> None:
+    nb = make_notebook("import math", code("x = 1\ny = (2 +\n", "setup"), PREDICT)
     message = refusal(nb, CellSyntaxError)
     assert "cell 2 (id 'c2'), line 2" in message
+
+
+def test_an_untagged_cell_that_does_not_parse_is_left_out_with_a_warning() -> None:
+    # Given an old notebook with a Python 2 print statement in an exploration cell
+    nb = make_notebook("import math", "print 'hello'", PREDICT)
+    # When compiled, then the cell is left out and the warning names it and the line
+    bundle = compile_notebook(nb, name="m")
+    assert any("cell 2 (id 'c2'), line 1" in w and "left out" in w for w in bundle.warnings)
 
 
 def test_an_undefined_name_names_the_name_and_the_cell_that_uses_it() -> None:
@@ -119,3 +127,17 @@ def test_a_file_that_is_not_a_notebook_is_refused(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InvalidNotebook, match="not a readable notebook"):
         compile_notebook(path)
+
+
+def test_a_name_hidden_by_a_star_import_of_a_package_says_so() -> None:
+    # Given `from math import *` (an installed module the compiler does not import)
+    nb = make_notebook(
+        "from math import *",
+        code("def predict(x: float) -> float:\n    return sqrt(x)", "predict"),
+    )
+    # When compiled, then the message says that the star import hides where sqrt comes from
+    with pytest.raises(UnresolvedName) as caught:
+        compile_notebook(nb, name="m")
+    message = str(caught.value)
+    assert "`from math import *`, which hides where names come from" in message
+    assert "from math import sqrt" in message and "no cell defines" not in message.split(";")[1]

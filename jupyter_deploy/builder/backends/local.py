@@ -187,7 +187,7 @@ def _pins(requirements: Path) -> list[str]:
 
 def _satisfied(pins: list[str]) -> bool:
     for pin in pins:
-        name, _, wanted = pin.partition("==")
+        name, _, wanted = pin.split(";")[0].partition("==")  # an environment marker: not a version
         try:
             if metadata.version(name.strip()) != wanted.strip():
                 return False
