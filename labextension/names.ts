@@ -34,6 +34,19 @@ export function pythonSnippet(url: string, body: string): string {
   ].join('\n');
 }
 
+/**
+ * A copyable `jupyter_deploy.connect` snippet (the builder's URL and token come from the same
+ * settings as the CLI; retries on 503 and typed errors come with it).
+ */
+export function connectSnippet(name: string, body: string): string {
+  return [
+    'from jupyter_deploy import connect',
+    '',
+    `model = connect("${name}")`,
+    `print(model.predict(**${pythonLiteral(compactJSON(body))}))`
+  ].join('\n');
+}
+
 /** The OpenAPI document's address of a live service. */
 export function openapiUrl(url: string, given?: string | null): string {
   return given || `${trimSlash(url)}/openapi.json`;

@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
 
-import { curlSnippet, pythonLiteral, pythonSnippet } from '../names';
+import {
+  connectSnippet,
+  curlSnippet,
+  pythonLiteral,
+  pythonSnippet
+} from '../names';
 
 describe('snippets', () => {
+  it('calls the deployment by name through jupyter_deploy.connect', () => {
+    const text = connectSnippet(
+      'iris',
+      '{"features": [5.1, 3.5], "strict": true}'
+    );
+    expect(text).toContain('model = connect("iris")');
+    expect(text).toContain(
+      'print(model.predict(**{"features":[5.1,3.5],"strict":True}))'
+    );
+  });
+
   it('posts the body to /predict in curl with quotes escaped', () => {
     const text = curlSnippet('http://127.0.0.1:9000/', '{"name": "O\'Brien"}');
     expect(text).toContain("'http://127.0.0.1:9000/predict'");

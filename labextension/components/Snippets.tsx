@@ -3,7 +3,12 @@ import * as React from 'react';
 import { useState } from 'react';
 
 import { DeployModel } from '../model';
-import { curlSnippet, openapiUrl, pythonSnippet } from '../names';
+import {
+  connectSnippet,
+  curlSnippet,
+  openapiUrl,
+  pythonSnippet
+} from '../names';
 import { useModel } from './hooks';
 
 /** A block of text with a Copy button. */
@@ -34,6 +39,7 @@ export function CopyBlock(props: {
 
 /** Copyable curl and Python snippets for the live URL, and its OpenAPI link. */
 export function Snippets(props: {
+  name: string;
   url: string;
   body: string;
   openapi: string | null;
@@ -45,6 +51,11 @@ export function Snippets(props: {
       <CopyBlock label="curl command" text={curlSnippet(url, body)} />
       <h3>Python (requests)</h3>
       <CopyBlock label="Python snippet" text={pythonSnippet(url, body)} />
+      <h3>Python (jupyter_deploy.connect)</h3>
+      <CopyBlock
+        label="connect snippet"
+        text={connectSnippet(props.name, body)}
+      />
       <a
         className="jp-Deploy-openapi"
         href={openapiUrl(url, props.openapi)}
@@ -75,6 +86,7 @@ export function SnippetsView(props: { model: DeployModel }): JSX.Element {
         console's request.
       </p>
       <Snippets
+        name={deployment.name}
         url={deployment.url}
         body={model.console.text}
         openapi={deployment.openapi_url}
