@@ -32,6 +32,16 @@ VERSION_STATUSES = ("building", "live", "retired", "failed")
 BUILD_KINDS = ("build", "rollback", "restart")
 """`restart`: the live version started again with a new environment (keys, secrets), no rebuild."""
 
+REPRODUCED = re.compile(r"\b(\d+) notebook answers? reproduced\b")
+"""The testing phase's line (build log) saying how many golden cases the new service answered as
+the notebook did; the text progress of `%deploy` and the CLI shows it."""
+
+
+def reproduced_line(count: int) -> str:
+    """`N notebook answers reproduced`, as the testing phase logs it."""
+    return f"{count} notebook answer{'s' * (count != 1)} reproduced"
+
+
 NAME_MAX = 63
 _NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _UNSAFE = re.compile(r"[^a-z0-9]+")

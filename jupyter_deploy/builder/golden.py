@@ -16,6 +16,7 @@ import requests
 
 from jupyter_deploy.compiler.golden import REL_TOL, same_answer
 from jupyter_deploy.errors import BuildFailed
+from jupyter_deploy.wire import reproduced_line
 
 TIMEOUT = 60.0
 
@@ -39,7 +40,7 @@ def replay(metadata: dict[str, Any], url: str, log: Callable[[str], None]) -> in
             outputs[index] if isinstance(outputs, list) and len(outputs) == len(cases) else outputs
         )
         _compare(case, got, rel_tol, " (/predict/batch)")
-    log(f"{len(cases)} notebook answer{'s' * (len(cases) != 1)} reproduced")
+    log(reproduced_line(len(cases)))
     return len(cases)
 
 

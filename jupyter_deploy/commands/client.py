@@ -91,7 +91,7 @@ def _push(client: BuilderClient, args: argparse.Namespace) -> int:
 def _follow(client: BuilderClient, build: dict[str, Any]) -> int:
     progress = TextProgress(url_prefix="")  # the URL alone on the last line, for scripts
     progress.start(f"{build['name']} version {build['version']}")
-    final = client.wait(str(build["id"]), on_change=progress.phase)
+    final = client.wait(str(build["id"]), on_change=progress.phase, on_log=progress.log)
     progress.done(final)
     if final["phase"] != "live":
         raise BuildFailed(failure_line(final, "jupyter deploy logs"))

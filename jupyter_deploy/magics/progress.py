@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Protocol
 
-from jupyter_deploy.wire import FINAL_PHASES, PHASES, Json
+from jupyter_deploy.wire import FINAL_PHASES, PHASES, REPRODUCED, Json
 
 MODE_ENV = "JUPYTER_DEPLOY_PROGRESS"
 
@@ -92,7 +92,10 @@ class TextProgress:
                 self.printed.add(phase)
 
     def log(self, text: str) -> None:
-        """Build logs stay out of the text view (`%deploy logs NAME` shows them)."""
+        """Build logs stay out of the text view (`%deploy logs NAME` shows them), but for the
+        testing phase's count of notebook answers reproduced."""
+        for found in REPRODUCED.finditer(text):
+            self._print(f"  testing   {found.group(0)}")
 
     def tick(self) -> None:
         """Nothing to refresh in text."""

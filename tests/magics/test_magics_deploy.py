@@ -57,6 +57,7 @@ def test_deploy_function_by_name_prints_phases_and_the_live_url(function_run: An
     assert "Deploying magic-fn" in out.stdout
     for phase in ("building", "starting", "testing", "live"):
         assert f"  {phase}" in out.stdout, out.stdout
+    assert "testing   1 notebook answer reproduced" in out.stdout, out.stdout  # the example
     assert live_url(out.stdout).startswith("http://127.0.0.1:")
 
 
