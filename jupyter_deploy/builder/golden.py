@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from jupyter_deploy.compiler.golden import REL_TOL, same_answer
 from jupyter_deploy.errors import BuildFailed
+from jupyter_deploy.runtime.golden import golden_cases, same_answer
 from jupyter_deploy.wire import reproduced_line
 
 TIMEOUT = 60.0
@@ -23,12 +23,10 @@ TIMEOUT = 60.0
 
 def replay(metadata: dict[str, Any], url: str, log: Callable[[str], None]) -> int:
     """Check every golden case against the service at `url`; how many were reproduced."""
-    golden = metadata.get("golden") or {}
-    cases = [c for c in golden.get("cases") or [] if isinstance(c, dict) and "input" in c]
+    cases, rel_tol = golden_cases(metadata)
     if not cases:
         log("no golden cases in deploy.json: no notebook answer to compare with")
         return 0
-    rel_tol = float(golden.get("rel_tol") or REL_TOL)
     for case in cases:
         answer = requests.post(f"{url}/predict", json=case["input"], timeout=TIMEOUT)
         _compare(case, _prediction(answer, "prediction"), rel_tol, "")

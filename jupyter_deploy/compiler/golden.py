@@ -2,42 +2,22 @@
 
 A golden case is an input (the example, or the literal arguments of a `predict(...)` call in
 any cell) and the answer the notebook's kernel gave for it at capture. The build replays them
-against the new service (`builder/golden.py`); `same_answer` is the one comparison both use.
+against the new service (`builder/golden.py`, and the Kubernetes readiness probe in the pod);
+`same_answer` in runtime/golden.py is the one comparison every check uses.
 """
 
 from __future__ import annotations
 
 import ast
-import math
 from typing import Any
 
 from jupyter_deploy.compiler.cells import Cell
 from jupyter_deploy.errors import CompileError
 
-REL_TOL = 1e-6
-"""Floats agree when within this relative difference (or both within ABS_TOL of zero)."""
-ABS_TOL = 1e-9
 MAX_CASES = 20
 ARGUMENTS, VALUES = "arguments", "values"
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping", "TypedDict"}
 _LISTS = {"list", "List", "Sequence", "Iterable", "Collection", "MutableSequence", "tuple"}
-
-
-def same_answer(notebook: Any, service: Any, rel_tol: float = REL_TOL) -> bool:
-    """JSON equality, floats compared within `rel_tol` (ints and floats compare as numbers)."""
-    if isinstance(notebook, bool) or isinstance(service, bool):
-        return notebook is service
-    if isinstance(notebook, int | float) and isinstance(service, int | float):
-        return math.isclose(notebook, service, rel_tol=rel_tol, abs_tol=ABS_TOL)
-    if isinstance(notebook, list) and isinstance(service, list):
-        return len(notebook) == len(service) and all(
-            same_answer(a, b, rel_tol) for a, b in zip(notebook, service, strict=True)
-        )
-    if isinstance(notebook, dict) and isinstance(service, dict):
-        return notebook.keys() == service.keys() and all(
-            same_answer(notebook[k], service[k], rel_tol) for k in notebook
-        )
-    return bool(notebook == service)
 
 
 def parameters(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:

@@ -23,6 +23,7 @@ from jupyter_deploy.compiler.closure import Plan, analyze_cells
 from jupyter_deploy.compiler.sources import ValueSource
 from jupyter_deploy.compiler.verify import load_in_clean_interpreter
 from jupyter_deploy.errors import CaptureFailed, CompileError, UnresolvedName
+from jupyter_deploy.runtime.golden import REL_TOL, same_answer
 
 MAX_ROUNDS = 20
 NOT_LITERAL = "example is not a literal value"
@@ -178,7 +179,7 @@ def golden_cases(
     cases = _cases(answer["cases"], bundle.warnings, metadata.get("example"))
     if "batch" in answer:
         _check_batch(answer["batch"], answer["cases"], metadata.get("batch_items") or {})
-    return {"rel_tol": gold.REL_TOL, "cases": cases}
+    return {"rel_tol": REL_TOL, "cases": cases}
 
 
 def _golden_inputs(bundle: Bundle, cells: list[Cell], directory: Any) -> list[dict[str, Any]]:
@@ -226,7 +227,7 @@ def _check_batch(batch: dict[str, Any], cases: list[dict[str, Any]], items: dict
         if "answer" not in case or not case.get("deterministic", True):
             continue
         got = outputs[index] if isinstance(outputs, list) and index < len(outputs) else None
-        if not gold.same_answer(case["answer"], got):
+        if not same_answer(case["answer"], got):
             raise CompileError(
                 f"predict_batch disagrees with predict on {json.dumps(case['input'])[:120]}: "
                 f"predict gives {json.dumps(case['answer'])[:120]}, predict_batch (given "

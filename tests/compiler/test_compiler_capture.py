@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from compiler_helpers import call_module, code, export_executed, make_notebook
 
-from jupyter_deploy.compiler.golden import same_answer
 from jupyter_deploy.compiler.session import compile_with_capture
 from jupyter_deploy.compiler.sources import NamespaceSource
+from jupyter_deploy.runtime.golden import same_answer
 
 TEXT_IMPORTS = (
     "from sklearn.feature_extraction.text import CountVectorizer\n"

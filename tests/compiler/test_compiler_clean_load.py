@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from compiler_helpers import call_module, code, export_executed, make_notebook
 
-from jupyter_deploy.compiler.golden import same_answer
 from jupyter_deploy.compiler.session import compile_with_capture
 from jupyter_deploy.errors import CompileError
+from jupyter_deploy.runtime.golden import same_answer
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 import requests
 from compiler_helpers import jupyter_deploy, served
 
-from jupyter_deploy.compiler.golden import same_answer
+from jupyter_deploy.runtime.golden import same_answer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
 pytestmark = pytest.mark.slow
