@@ -252,13 +252,15 @@ class BuilderClient:
             raise InvalidRequest(f"{name} has no example input: give the input as JSON.")
         return example
 
-    def invoke(self, name: str, payload: Any, timeout: float = 30.0) -> Json:
+    def invoke(
+        self, name: str, payload: Any, timeout: float = 30.0, api_key: str | None = None
+    ) -> Json:
         """POST `payload` to the live /predict of `name`: {status, body, latency_ms}."""
         deployment = self.deployment(name)
         url = deployment.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise Conflict(f"{name} has no live URL yet (status {deployment.get('status')!r}).")
-        return invoke(url, payload, timeout)
+        return invoke(url, payload, timeout, api_key)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Json:
         response = self._request(method, path, **kwargs)
@@ -281,12 +283,14 @@ class BuilderClient:
         return response
 
 
-def invoke(url: str, payload: Any, timeout: float = 30.0) -> Json:
-    """POST `payload` to a model service's /predict: {status, body, latency_ms}."""
+def invoke(url: str, payload: Any, timeout: float = 30.0, api_key: str | None = None) -> Json:
+    """POST `payload` to a model service's /predict (with its API key, if it needs one):
+    {status, body, latency_ms}."""
     target = url.rstrip("/") + "/predict"
+    headers = {"X-API-Key": api_key} if api_key else {}
     started = time.perf_counter()
     try:
-        response = requests.post(target, json=payload, timeout=timeout)
+        response = requests.post(target, json=payload, timeout=timeout, headers=headers)
     except requests.RequestException as exc:
         raise ServiceUnreachable(
             f"The live API at {target} does not answer ({type(exc).__name__})."

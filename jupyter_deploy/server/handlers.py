@@ -164,7 +164,17 @@ class InvokeHandler(DeployHandler):
     @authorized
     async def post(self, name: str) -> None:
         """Forward the JSON body to the deployment's live /predict."""
-        self.answer(await self.service.invoke(name, self.request.body))
+        key = self.request.headers.get("X-API-Key") or None
+        self.answer(await self.service.invoke(name, self.request.body, key))
+
+
+class KeysHandler(DeployHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        """Create an API key of the deployment: shown once, in this answer."""
+        key = await self.service.create_key(name, self.json_object().get("label", ""))
+        self.answer(key, status=201)
 
 
 class BuildHandler(DeployHandler):
@@ -201,6 +211,7 @@ HANDLERS: list[tuple[str, type[DeployHandler]]] = [
     (rf"/{API}/deployments/{_NAME}/files/{_NAME}", LiveFileHandler),
     (rf"/{API}/deployments/{_NAME}/rollback", RollbackHandler),
     (rf"/{API}/deployments/{_NAME}/invoke", InvokeHandler),
+    (rf"/{API}/deployments/{_NAME}/keys", KeysHandler),
     (rf"/{API}/deployments/{_NAME}/(promote|abort)", SplitEndHandler),
     (rf"/{API}/builds/{_NAME}", BuildHandler),
     (rf"/{API}/builds/{_NAME}/logs", BuildLogsHandler),

@@ -207,12 +207,21 @@ class DeployService:
 
     # --- test console ---------------------------------------------------------------------
 
-    async def invoke(self, name: str, body: bytes) -> Json:
-        """POST `body` to the deployment's live /predict (URL from the builder only)."""
+    async def invoke(self, name: str, body: bytes, api_key: str | None = None) -> Json:
+        """POST `body` to the deployment's live /predict (URL from the builder only), with the
+        API key the panel holds when the deployment needs one."""
         payload = _json_body(body)
         timeout = self.settings.invoke_timeout
-        result: Json = await self._call(self.builder.invoke, check_name(name), payload, timeout)
+        call = self.builder.invoke
+        result: Json = await self._call(call, check_name(name), payload, timeout, api_key)
         return result
+
+    async def create_key(self, name: str, label: object = "") -> Json:
+        """A new API key of the deployment (its secret is in this answer only)."""
+        if not isinstance(label, str):
+            raise InvalidRequest(f'"label" must be a string, not {label!r}.')
+        key: Json = await self._call(self.builder.create_key, check_name(name), label[:100])
+        return key
 
     # --- plumbing -------------------------------------------------------------------------
 

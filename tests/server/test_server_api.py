@@ -30,6 +30,7 @@ ROUTES = [
     ("POST", ("deployments", "x", "abort")),
     ("DELETE", ("deployments", "x")),
     ("POST", ("deployments", "x", "invoke")),
+    ("POST", ("deployments", "x", "keys")),
     ("GET", ("builds", "b1")),
     ("GET", ("builds", "b1", "logs")),
     ("GET", ("config",)),

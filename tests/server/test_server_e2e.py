@@ -171,3 +171,29 @@ async def _invoke(jp_fetch: Any, body: Any, params: dict[str, str] | None = None
         *API, "deployments", "double", "invoke", method="POST", body=json.dumps(body), params=params
     )
     return json.loads(response.body)
+
+
+async def test_a_key_made_in_the_panel_is_shown_once_and_the_console_sends_it(
+    jp_fetch: Any, jp_root_dir: Path
+) -> None:
+    # Given a live deployment with no key
+    constant_notebook(jp_root_dir, "keyed.ipynb", factor=2)
+    body = {"path": "keyed.ipynb", "name": "keyed"}
+    build = await call(jp_fetch, "deployments", method="POST", body=body)
+    assert (await wait_final(jp_fetch, build["id"]))["phase"] == "live"
+    # When the panel creates an API key
+    key = await call(jp_fetch, "deployments", "keyed", "keys", method="POST", body={"label": "ui"})
+    # Then the answer is the only place the key appears, and its restart goes live
+    assert key["key"] and key["label"] == "ui"
+    assert (await wait_final(jp_fetch, key["restart"]["id"]))["phase"] == "live"
+
+    # And the console is refused without the key, answered with it
+    async def console(headers: dict[str, str]) -> Any:
+        response = await jp_fetch(
+            *API, "deployments", "keyed", "invoke", method="POST", body='{"x": 2}', headers=headers
+        )
+        return json.loads(response.body)
+
+    assert (await console({}))["status"] == 401
+    answered = await console({"X-API-Key": key["key"]})
+    assert (answered["status"], answered["body"]) == (200, {"prediction": 4.0})
