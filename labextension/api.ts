@@ -39,7 +39,12 @@ export interface IDeployAPI {
   listDeployments(): Promise<Wire.IDeployment[]>;
   rollback(name: string, version?: number): Promise<Wire.IBuild>;
   remove(name: string): Promise<void>;
-  invoke(name: string, body: unknown): Promise<Wire.IInvokeResult>;
+  invoke(
+    name: string,
+    body: unknown,
+    apiKey?: string | null
+  ): Promise<Wire.IInvokeResult>;
+  createKey(name: string, label: string): Promise<Wire.INewKey>;
 }
 
 /** The REST client of the jupyter-deploy server extension. */
@@ -117,17 +122,33 @@ export class DeployAPI implements IDeployAPI {
     await this.request(`deployments/${enc(name)}`, { method: 'DELETE' });
   }
 
-  invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
+  invoke(
+    name: string,
+    body: unknown,
+    apiKey?: string | null
+  ): Promise<Wire.IInvokeResult> {
     return this.request(`deployments/${enc(name)}/invoke`, {
       method: 'POST',
-      body
+      body,
+      headers: apiKey ? { 'X-API-Key': apiKey } : {}
+    });
+  }
+
+  createKey(name: string, label: string): Promise<Wire.INewKey> {
+    return this.request(`deployments/${enc(name)}/keys`, {
+      method: 'POST',
+      body: { label }
     });
   }
 
   /** Send one request; answer the parsed JSON or throw a DeployError. */
   async request<T>(
     endpoint: string,
-    options: { method?: string; body?: unknown } = {}
+    options: {
+      method?: string;
+      body?: unknown;
+      headers?: { [name: string]: string };
+    } = {}
   ): Promise<T> {
     const url = URLExt.join(
       this.serverSettings.baseUrl,
@@ -137,7 +158,10 @@ export class DeployAPI implements IDeployAPI {
     const init: RequestInit = { method: options.method ?? 'GET' };
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
-      init.headers = { 'Content-Type': 'application/json' };
+      init.headers = {
+        'Content-Type': 'application/json',
+        ...(options.headers ?? {})
+      };
     }
     let response: Response;
     try {

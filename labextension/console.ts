@@ -40,6 +40,12 @@ export class ConsoleModel {
     this._onChange = onChange;
   }
 
+  /**
+   * The deployment's API key this session made (shown once, kept in memory only): the console
+   * sends it and the snippets carry it.
+   */
+  apiKey: string | null = null;
+
   get field(): IField | null {
     return this._field;
   }
@@ -97,6 +103,7 @@ export class ConsoleModel {
 
   /** Another notebook: forget the schema and the request (history stays for the session). */
   reset(): void {
+    this.apiKey = null;
     this._field = null;
     this._source = null;
     this._draft = null;
@@ -170,7 +177,7 @@ export class ConsoleModel {
       sentAt: Date.now()
     };
     try {
-      entry.result = await this._api.invoke(name, body);
+      entry.result = await this._api.invoke(name, body, this.apiKey);
     } catch (error) {
       entry.error = error instanceof Error ? error.message : String(error);
     }

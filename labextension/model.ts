@@ -20,7 +20,7 @@ export interface IEventSource {
 
 /** What the panel is busy with, if anything. */
 export type Busy =
-  'preview' | 'deploy' | 'rollback' | 'delete' | 'promote' | 'abort';
+  'preview' | 'deploy' | 'rollback' | 'delete' | 'promote' | 'abort' | 'key';
 
 /** How many log chunks to read at most in one tick. */
 const MAX_LOG_READS = 50;
@@ -128,6 +128,7 @@ export class DeployModel implements IDisposable {
     this._error = null;
     this._consoleBuild = null;
     this.console.reset();
+    this._newKey = null;
     this._emit();
     if (path) {
       void this._learnName(path);
@@ -187,6 +188,30 @@ export class DeployModel implements IDisposable {
     const outcome = await this._run(verb, () => this._api.endSplit(name, verb));
     await this.refreshDeployment();
     return outcome;
+  }
+
+  /** A new API key of the deployment, shown once; the console and the snippets use it. */
+  async createKey(label = 'panel'): Promise<Wire.INewKey | null> {
+    const name = this._name;
+    return this._run('key', async () => {
+      const key = await this._api.createKey(name, label);
+      this.console.apiKey = key.key;
+      this._newKey = key;
+      if (key.restart) {
+        this._follow(key.restart); // the live version restarts with the key
+      }
+      return key;
+    });
+  }
+
+  /** The key just made (until the person has copied it and closed the box). */
+  get newKey(): Wire.INewKey | null {
+    return this._newKey;
+  }
+
+  dismissKey(): void {
+    this._newKey = null;
+    this._emit();
   }
 
   /** Roll back to a version (the previous one when not given). */
@@ -454,6 +479,7 @@ export class DeployModel implements IDisposable {
   private _poll: Poll;
   private _path: string | null = null;
   private _name = '';
+  private _newKey: Wire.INewKey | null = null;
   private _names = new Map<string, string>();
   private _preview: Wire.IPreview | null = null;
   private _build: Wire.IBuild | null = null;

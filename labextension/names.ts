@@ -9,24 +9,34 @@ export function exampleText(example: unknown): string {
 }
 
 /** A copyable curl command that posts `body` to the live `/predict`. */
-export function curlSnippet(url: string, body: string): string {
+export function curlSnippet(
+  url: string,
+  body: string,
+  apiKey?: string | null
+): string {
   const compact = compactJSON(body);
   const quoted = compact.replace(/'/g, "'\\''");
   return [
     `curl -X POST '${trimSlash(url)}/predict' \\`,
     "  -H 'Content-Type: application/json' \\",
+    ...(apiKey ? [`  -H 'X-API-Key: ${apiKey}' \\`] : []),
     `  -d '${quoted}'`
   ].join('\n');
 }
 
 /** A copyable Python `requests` snippet that posts `body` to the live `/predict`. */
-export function pythonSnippet(url: string, body: string): string {
+export function pythonSnippet(
+  url: string,
+  body: string,
+  apiKey?: string | null
+): string {
   return [
     'import requests',
     '',
     'response = requests.post(',
     `    "${trimSlash(url)}/predict",`,
     `    json=${pythonLiteral(compactJSON(body))},`,
+    ...(apiKey ? [`    headers={"X-API-Key": "${apiKey}"},`] : []),
     '    timeout=30,',
     ')',
     'response.raise_for_status()',
@@ -38,11 +48,16 @@ export function pythonSnippet(url: string, body: string): string {
  * A copyable `jupyter_deploy.connect` snippet (the builder's URL and token come from the same
  * settings as the CLI; retries on 503 and typed errors come with it).
  */
-export function connectSnippet(name: string, body: string): string {
+export function connectSnippet(
+  name: string,
+  body: string,
+  apiKey?: string | null
+): string {
+  const key = apiKey ? `, api_key="${apiKey}"` : '';
   return [
     'from jupyter_deploy import connect',
     '',
-    `model = connect("${name}")`,
+    `model = connect("${name}"${key})`,
     `print(model.predict(**${pythonLiteral(compactJSON(body))}))`
   ].join('\n');
 }

@@ -121,6 +121,14 @@ export namespace Wire {
   /** The live files the panel reads (`deployments/{name}/files/{path}`). */
   export type LiveFile = 'predict.py' | 'requirements.txt' | 'deploy.json';
 
+  /** A new API key of a deployment: `key` appears in this answer only. */
+  export interface INewKey {
+    id: string;
+    key: string;
+    label: string;
+    restart: IBuild | null;
+  }
+
   export interface IInvokeResult {
     status: number;
     body: any;

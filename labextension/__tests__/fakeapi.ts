@@ -111,8 +111,20 @@ export class FakeAPI implements IDeployAPI {
     }
   }
 
-  async invoke(name: string, body: unknown): Promise<Wire.IInvokeResult> {
+  keys: string[] = [];
+
+  async createKey(name: string, label: string): Promise<Wire.INewKey> {
+    this.calls.push(`key ${name} ${label}`);
+    return { id: 'k1', key: 'secret-key-1', label, restart: null };
+  }
+
+  async invoke(
+    name: string,
+    body: unknown,
+    apiKey?: string | null
+  ): Promise<Wire.IInvokeResult> {
     this.invoked.push(body);
+    this.keys.push(apiKey ?? '');
     return { status: 200, body: { prediction: 0 }, latency_ms: 2.5 };
   }
 

@@ -8,6 +8,18 @@ import {
 } from '../names';
 
 describe('snippets', () => {
+  it('carry the API key made in this session', () => {
+    const url = 'http://127.0.0.1:9000';
+    expect(curlSnippet(url, '{}', 'k-1')).toContain("-H 'X-API-Key: k-1'");
+    expect(pythonSnippet(url, '{}', 'k-1')).toContain(
+      'headers={"X-API-Key": "k-1"},'
+    );
+    expect(connectSnippet('iris', '{}', 'k-1')).toContain(
+      'connect("iris", api_key="k-1")'
+    );
+    expect(curlSnippet(url, '{}')).not.toContain('X-API-Key');
+  });
+
   it('calls the deployment by name through jupyter_deploy.connect', () => {
     const text = connectSnippet(
       'iris',

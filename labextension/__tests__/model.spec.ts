@@ -300,4 +300,27 @@ describe('DeployModel', () => {
     // Then nothing is followed
     expect(model.build).toBeNull();
   });
+  it('shows a new API key once, and the console sends it', async () => {
+    // Given the panel on a live deployment
+    const { api, model } = setUp();
+    model.setNotebook('iris.ipynb');
+    await settle();
+    // When the person creates an API key
+    const key = await model.createKey();
+    // Then the key is shown (once), the builder was asked, and the console sends it
+    expect(key?.key).toBe('secret-key-1');
+    expect(model.newKey?.id).toBe('k1');
+    expect(api.calls).toContain('key iris panel');
+    model.console.setText('{"features": [1, 2, 3, 4]}');
+    await model.console.send('iris');
+    expect(api.keys).toEqual(['secret-key-1']);
+    // And once closed it is not shown again, but still sent in this session
+    model.dismissKey();
+    expect(model.newKey).toBeNull();
+    await model.console.send('iris');
+    expect(api.keys).toEqual(['secret-key-1', 'secret-key-1']);
+    // And another notebook forgets it
+    model.setNotebook('other.ipynb');
+    expect(model.console.apiKey).toBeNull();
+  });
 });

@@ -6,6 +6,7 @@ import { DeployModel } from '../model';
 import { openapiUrl } from '../names';
 import { Sections } from '../sections';
 import { isTerminal } from '../types';
+import { ApiKey } from './ApiKey';
 import { History } from './History';
 import { useModel } from './hooks';
 import { Logs } from './Logs';
@@ -140,6 +141,7 @@ export function DeployPanel(props: IDeployPanelProps): JSX.Element {
             <TestConsole console={model.console} name={deployment.name} />
           </div>
           <div className="jp-Deploy-actions">
+            <ApiKey model={model} />
             <button
               className="jp-Button jp-mod-styled jp-Deploy-openSnippets"
               onClick={() => props.run(CommandIDs.openSnippets)}

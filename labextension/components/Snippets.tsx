@@ -43,18 +43,23 @@ export function Snippets(props: {
   url: string;
   body: string;
   openapi: string | null;
+  /** The API key made in this session, if any (the snippets send it). */
+  apiKey?: string | null;
 }): JSX.Element {
-  const { url, body } = props;
+  const { url, body, apiKey } = props;
   return (
     <div className="jp-Deploy-snippets">
       <h3>curl</h3>
-      <CopyBlock label="curl command" text={curlSnippet(url, body)} />
+      <CopyBlock label="curl command" text={curlSnippet(url, body, apiKey)} />
       <h3>Python (requests)</h3>
-      <CopyBlock label="Python snippet" text={pythonSnippet(url, body)} />
+      <CopyBlock
+        label="Python snippet"
+        text={pythonSnippet(url, body, apiKey)}
+      />
       <h3>Python (jupyter_deploy.connect)</h3>
       <CopyBlock
         label="connect snippet"
-        text={connectSnippet(props.name, body)}
+        text={connectSnippet(props.name, body, apiKey)}
       />
       <a
         className="jp-Deploy-openapi"
@@ -89,6 +94,7 @@ export function SnippetsView(props: { model: DeployModel }): JSX.Element {
         name={deployment.name}
         url={deployment.url}
         body={model.console.text}
+        apiKey={model.console.apiKey}
         openapi={deployment.openapi_url}
       />
     </div>
