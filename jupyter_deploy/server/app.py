@@ -42,6 +42,14 @@ class DeployExtension(ExtensionApp):
         help=f"Bearer token of the build service at builder_url (empty: ${TOKEN_ENV}). "
         "Ignored for the embedded builder, which gets a random one.",
     )
+    kernel_token = Unicode(
+        "",
+        config=True,
+        help="Bearer token handed to kernels (for %deploy and jupyter_deploy.deploy) when "
+        "builder_url is set: give a token of the `deploy` role here, so notebook users can push, "
+        "read and roll back but not delete or manage keys. Empty: kernels get builder_token. "
+        "The embedded builder always gives kernels its own deploy token.",
+    )
     capture_timeout = Float(
         60.0, config=True, help="Seconds allowed to capture the model's values from the kernel."
     )
@@ -122,7 +130,10 @@ class DeployExtension(ExtensionApp):
                 return None, "", problem
         # Kernels started from now on reach the same builder (%deploy, jupyter_deploy.deploy),
         # with the embedded builder's `deploy` token (push, read, rollback), not the admin one.
-        kernel_token = self._embedded.deploy_token if self._embedded is not None else token
+        if self._embedded is not None:
+            kernel_token = self._embedded.deploy_token
+        else:
+            kernel_token = self.kernel_token or token
         os.environ[URL_ENV], os.environ[TOKEN_ENV] = url, kernel_token
         self.log.info("jupyter-deploy: build service at %s", url)
         return BuilderClient(url, token, timeout=self.request_timeout), url, ""
