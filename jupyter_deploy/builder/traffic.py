@@ -38,9 +38,21 @@ _SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} ([0-9.eE+-]+|\+Inf|NaN)$")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-def request_log_dir(state_dir: Path, deployment: str, version: int) -> Path:
-    """The folder a version writes its request log to (given in JUPYTER_DEPLOY_REQUEST_LOG)."""
-    return state_dir / "traffic" / deployment / f"v{version}"
+def request_log_dir(state_dir: Path, deployment: str, version: int, make: bool = True) -> Path:
+    """The folder a version writes its request log to (given in JUPYTER_DEPLOY_REQUEST_LOG),
+    made private (0700 at each level, like the rest of the state folder) unless `make` is off."""
+    folder = state_dir / "traffic" / deployment / f"v{version}"
+    if make:
+        _private_dirs(state_dir, folder)
+    return folder
+
+
+def _private_dirs(root: Path, folder: Path) -> None:
+    for level in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
+        path = root / level
+        if str(level) != ".":
+            path.mkdir(mode=0o700, exist_ok=True)
+            path.chmod(0o700)
 
 
 # --- reading one /metrics text ---------------------------------------------------------------
@@ -210,9 +222,11 @@ class Traffic:
 
     def _save(self, name: str, data: Json) -> None:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(self.service.state.root, path.parent)
         scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps(data))
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(data))
         scratch.replace(path)
 
 
@@ -348,7 +362,7 @@ def _log_sources(service: BuildService, name: str) -> Iterator[tuple[int, Iterat
                 yield from _pod_logs(service.backend, service._version(row))
         return
     for row in rows:
-        folder = request_log_dir(service.state.root, name, int(row["version"]))
+        folder = request_log_dir(service.state.root, name, int(row["version"]), make=False)
         for path in sorted(folder.glob("requests-*.jsonl")):
             yield int(row["version"]), _lines_from_end(path)
 

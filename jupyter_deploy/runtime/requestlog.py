@@ -155,7 +155,8 @@ class RequestLog:
 
     def _write(self, data: bytes) -> None:
         if self.out is None:
-            self.out = open(self.path, "ab")  # noqa: SIM115 - kept open between flushes
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self.out = open(fd, "ab")  # noqa: SIM115 - kept open between flushes
             self.written = self.out.tell()
         self.out.write(data)
         self.out.flush()

@@ -32,8 +32,7 @@ def service(tmp_path: Path) -> Iterator[tuple[BuildService, RecordedAPI]]:
     with serving(RecordedAPI()) as api:
         service = BuildService(tmp_path / "state", recorded_backend(api, tmp_path))
         service.state.ensure_deployment("iris", 8000)
-        build = service.state.new_build("iris", 2, "build")
-        service.state.add_version("iris", 2, build["id"], tmp_path, "0" * 64)
+        service.state.new_build("iris", 2, "build", (tmp_path, "0" * 64))
         service.state.set_live("iris", 2)
         try:
             yield service, api
@@ -50,7 +49,7 @@ def test_figures_come_from_every_pod_through_the_api_server_proxy(
     for status, seconds in ((200, 0.002), (200, 0.004), (200, 0.03), (500, 0.001)):
         metrics.record("/predict", status, seconds)
     metrics.record("/healthz", 200, 0.0001)
-    api.metrics = metrics.render().decode()
+    api.metrics = metrics.render([]).decode()
     # When the traffic figures are read
     figures = Traffic(build_service, interval=3600).figures("iris", minutes=5)
     # Then the pod was reached through the pod proxy and its requests counted
