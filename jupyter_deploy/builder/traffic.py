@@ -48,6 +48,7 @@ def request_log_dir(state_dir: Path, deployment: str, version: int, make: bool =
 
 
 def _private_dirs(root: Path, folder: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
     for level in [*reversed(folder.relative_to(root).parents), folder.relative_to(root)]:
         path = root / level
         if str(level) != ".":
