@@ -45,11 +45,12 @@ def cell(nb: Any, number: int) -> Any:
 
 
 def test_traffic_shows_the_figures_and_the_newest_requests(watched: Any) -> None:
-    # Given live traffic (6 answers, 1 rejected, and the smoke test), When %deploy traffic runs
+    # Given live traffic (6 answers, 1 rejected) and the build's own checks (the smoke test, and
+    # the golden case replayed on /predict and /predict/batch), When %deploy traffic runs
     out = shown(cell(watched, 7))
     # Then the totals and the 3 newest requests are shown as text
     assert out.errors == [], out.everything
-    assert "magic-watch: 8 requests in the last 60 min, 0 errors (0.0%), 1 rejected" in out.text
+    assert "magic-watch: 10 requests in the last 60 min, 0 errors (0.0%), 1 rejected" in out.text
     rows = [line for line in out.text.splitlines() if "->" in line][1:]  # under the header
     assert len(rows) == 3
     assert "422" in rows[0] and '{"score": "high"}' in rows[0]
@@ -63,12 +64,12 @@ def test_compare_agrees_with_an_unchanged_notebook_and_names_what_a_new_threshol
     same = shown(cell(watched, 8))
     # Then every answer agrees, with progress on stderr
     assert same.errors == [], same.everything
-    assert "7 of 7 answers agree (100.0%)" in same.text
-    assert "compared 7 of 7" in same.stderr
+    assert "9 of 9 answers agree (100.0%)" in same.text
+    assert "compared 9 of 9" in same.stderr
     # When THRESHOLD changes in the kernel (no redeploy) and it runs again
     changed = shown(cell(watched, 10))
     # Then the two inputs between the thresholds are listed with both answers
-    assert "5 of 7 answers agree (71.4%); 2 differ" in changed.text
+    assert "7 of 9 answers agree (77.8%); 2 differ" in changed.text
     differing = [line for line in changed.text.splitlines() if line.startswith('{"score"')]
     assert [line.split() for line in differing] == [
         ['{"score":', "0.45}", "no", "yes"],

@@ -127,15 +127,16 @@ async def test_compare_agrees_fully_then_names_the_inputs_a_changed_threshold_an
     await run_cells(jp_serverapp, kernel_id, nb)
     url = await deploy_live(jp_fetch, "threshold.ipynb", "threshold")
     await send(url, [{"score": s} for s in SCORES])
-    await logged(jp_fetch, "threshold", len(SCORES) + 1)
+    await logged(jp_fetch, "threshold", len(SCORES) + 3)
     # When the notebook, unchanged, is compared with the last 50 answers
     started = await call(
         jp_fetch, "deployments", "threshold", "compare", method="POST", body={"last": 50}
     )
     same = await finished(jp_fetch, "threshold")
-    # Then every answer agrees (the 7 requests and the smoke test's example)
-    assert started["state"] == "running" and started["total"] == len(SCORES) + 1
-    assert (same["state"], same["agree"], same["done"]) == ("done", 8, 8)
+    # Then every answer agrees (the 7 requests, the smoke test's example and the golden case
+    # the build replayed on /predict and /predict/batch)
+    assert started["state"] == "running" and started["total"] == len(SCORES) + 3
+    assert (same["state"], same["agree"], same["done"]) == ("done", 10, 10)
     assert same["agreement"] == 1.0 and same["differ"] == []
     # When the threshold changes in the kernel (no redeploy) and the comparison runs again
     changed = await execute_in_kernel(jp_serverapp.kernel_manager, kernel_id, "THRESHOLD = 0.4", 30)
@@ -143,13 +144,13 @@ async def test_compare_agrees_fully_then_names_the_inputs_a_changed_threshold_an
     await call(jp_fetch, "deployments", "threshold", "compare", method="POST", body={"last": 50})
     other = await finished(jp_fetch, "threshold")
     # Then the two inputs between 0.4 and 0.5 are named, with both answers side by side
-    assert (other["agree"], other["differing"]) == (6, 2)
+    assert (other["agree"], other["differing"]) == (8, 2)
     differ = sorted(other["differ"], key=lambda case: case["input"]["score"])
     assert [(d["input"], d["live"], d["notebook"]) for d in differ] == [
         ({"score": 0.45}, "no", "yes"),
         ({"score": 0.48}, "no", "yes"),
     ]
-    assert "6 of 8 answers agree (75.0%)" in other["message"]
+    assert "8 of 10 answers agree (80.0%)" in other["message"]
 
 
 async def test_a_long_comparison_runs_in_chunks_and_can_be_cancelled(
@@ -169,7 +170,7 @@ async def test_a_long_comparison_runs_in_chunks_and_can_be_cancelled(
     await run_cells(jp_serverapp, kernel_id, nb)
     url = await deploy_live(jp_fetch, "slow.ipynb", "slow")
     await send(url, [{"x": x} for x in range(40)])
-    await logged(jp_fetch, "slow", 41)
+    await logged(jp_fetch, "slow", 43)
     service = jp_serverapp.web_app.settings["jupyter_deploy_service"]
     jp_serverapp.web_app.settings[KEY] = Traffic(service, chunk=1)
     # When a comparison starts and is cancelled at once
@@ -180,7 +181,7 @@ async def test_a_long_comparison_runs_in_chunks_and_can_be_cancelled(
     stopped = await finished(jp_fetch, "slow")
     # Then it had made progress, and stopped before the end
     assert stopped["state"] == "cancelled"
-    assert progress["done"] >= 0 and stopped["done"] < stopped["total"] == 41
+    assert progress["done"] >= 0 and stopped["done"] < stopped["total"] == 43
     assert "cancelled after" in stopped["message"]
 
 
