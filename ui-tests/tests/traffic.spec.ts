@@ -72,7 +72,7 @@ test('traffic charts and requests update live; compare finds a changed threshold
     const traffic = panel.locator('.jp-Deploy-traffic');
     // the section refreshes by itself (every 5 s): no click needed
     await expect(traffic.locator('.jp-Deploy-totals')).toContainText(
-      /^(8|9) requests/,
+      /^(10|11) requests/, // 8 sent, the smoke test and the golden replay (2)
       { timeout: 30000 }
     );
     await expect(traffic.locator('.jp-Deploy-chart canvas')).toHaveCount(3);
@@ -89,9 +89,8 @@ test('traffic charts and requests update live; compare finds a changed threshold
     await panel
       .locator('.jp-Deploy-requests tbody tr', { hasText: '0.45' })
       .click();
-    await expect(panel.getByLabel('Request body (JSON)')).toHaveValue(
-      /"score": 0\.45/
-    );
+    const form = panel.locator('.jp-Deploy-form');
+    await expect(form.getByLabel('score', { exact: true })).toHaveValue('0.45');
   });
 
   await test.step('Compare with the unchanged notebook: everything agrees', async () => {
