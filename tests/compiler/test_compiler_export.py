@@ -160,3 +160,25 @@ def test_a_kernel_that_dies_while_executing_is_one_line_and_exit_2(tmp_path: Pat
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: The kernel died"), done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_cell_that_runs_past_the_timeout_is_one_message_naming_the_fix(tmp_path: Path) -> None:
+    from jupyter_deploy.compiler.execute import executed_notebook
+    from jupyter_deploy.errors import CaptureTimeout
+
+    # Given a cell that runs for a minute
+    nb = make_notebook(
+        "import time",
+        "time.sleep(60)",
+        code("def predict(x: int) -> int:\n    return x", "predict"),
+    )
+    # When the notebook is executed with a 2-second limit per cell
+    with (
+        pytest.raises(CaptureTimeout) as caught,
+        executed_notebook(nb, tmp_path, timeout=2, warn=lambda _: None),
+    ):
+        pass
+    # Then the error says so in one sentence, with what to do
+    assert str(caught.value).startswith("A cell ran longer than 2 s while executing the notebook")
+    assert "deploy from the running notebook" in str(caught.value)
