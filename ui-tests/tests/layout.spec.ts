@@ -63,7 +63,9 @@ test('the panel folds into remembered sections, opens snippets in a tab, fits 30
       .click();
     const tab = page.locator('#jupyter-deploy-snippets');
     await expect(tab).toContainText(`curl -X POST`);
-    await expect(tab.getByRole('button', { name: /^Copy/ })).toHaveCount(2);
+    await expect(tab).toContainText('from jupyter_deploy import connect');
+    // curl, requests and jupyter_deploy.connect
+    await expect(tab.getByRole('button', { name: /^Copy/ })).toHaveCount(3);
     const wrap = await tab
       .locator('pre')
       .first()
