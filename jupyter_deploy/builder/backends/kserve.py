@@ -95,18 +95,13 @@ class KServeBackend(KubernetesBackend):
         _, path = self._paths(item)
         previous = self._call("GET", path, ok_missing=True)
         self._apply(item, log)
-        try:
-            self._wait_rollout(version, log)
-        except BuildFailed:
-            output = self.service_logs(version)
-            if output:
-                log("--- the new pods' output ---")
-                log(output)
-            if previous is not None:
-                log("patching the InferenceService back to the previous predictor")
-                back = {"metadata": {"annotations": previous["metadata"].get("annotations", {})}}
-                self._call("PATCH", path, body={**back, "spec": previous["spec"]}, merge=True)
-            raise
+
+        def restore(before: dict[str, Any]) -> None:
+            log("patching the InferenceService back to the previous predictor")
+            back = {"metadata": {"annotations": before["metadata"].get("annotations", {})}}
+            self._call("PATCH", path, body={**back, "spec": before["spec"]}, merge=True)
+
+        self._roll_out(version, log, previous, restore)
 
     def stable_url(self, deployment: str, public_port: int) -> str:
         """The predictor's cluster-local URL (or `url_template`, e.g. KServe's ingress host)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -270,6 +271,17 @@ class KubernetesBackend(Backend):
         previous = self._get_deployment(version.deployment)
         for item in objects:
             self._apply(item, log)
+
+        self._roll_out(version, log, previous, lambda before: self._patch_back(before, log))
+
+    def _roll_out(
+        self,
+        version: Version,
+        log: LogFn,
+        previous: dict[str, Any] | None,
+        restore: Callable[[dict[str, Any]], None],
+    ) -> None:
+        """Wait for the rollout; if it fails: the new pods' output, restore `previous`, fail."""
         try:
             self._wait_rollout(version, log)
         except BuildFailed:
@@ -278,8 +290,7 @@ class KubernetesBackend(Backend):
                 log("--- the new pods' output ---")
                 log(output)
             if previous is not None:
-                log("patching the Deployment back to the previous pod template")
-                self._patch_back(previous)
+                restore(previous)
             raise
 
     def private_url(self, version: Version) -> str:
@@ -395,7 +406,8 @@ class KubernetesBackend(Backend):
         path = f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{object_name(deployment)}"
         return self._call("GET", path, ok_missing=True)
 
-    def _patch_back(self, previous: dict[str, Any]) -> None:
+    def _patch_back(self, previous: dict[str, Any], log: LogFn) -> None:
+        log("patching the Deployment back to the previous pod template")
         _, path = self._paths({"kind": "Deployment", "metadata": previous["metadata"]})
         patch = {
             "metadata": {"annotations": previous["metadata"].get("annotations", {})},
