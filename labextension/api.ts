@@ -283,3 +283,11 @@ export class TrafficAPI extends DeployAPI implements ITrafficAPI {
     });
   }
 }
+
+/** A message to show a person for any error. */
+export function messageOf(error: unknown): string {
+  if (error instanceof DeployError) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -5,8 +5,8 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IDeployAPI } from './api';
-import { Emission, IEventSource, messageOf } from './model';
+import { IDeployAPI, messageOf } from './api';
+import { Emission, IEventSource } from './model';
 import { BUILD_EVENT_SCHEMA, Wire, isTerminal } from './types';
 
 /** One deployment as the view lists it. */

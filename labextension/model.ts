@@ -6,7 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DeployError, IDeployAPI } from './api';
+import { IDeployAPI, messageOf } from './api';
 import { ConsoleModel, IConsoleMetadata } from './console';
 import { BUILD_EVENT_SCHEMA, Wire, isTerminal } from './types';
 
@@ -495,12 +495,4 @@ export class DeployModel implements IDisposable {
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
   private _buildFinished = new Signal<this, Wire.IBuild>(this);
-}
-
-/** A message to show a person for any error. */
-export function messageOf(error: unknown): string {
-  if (error instanceof DeployError) {
-    return error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,7 +7,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DeployError, ITrafficAPI } from './api';
+import { ITrafficAPI, messageOf } from './api';
 import { TrafficWire } from './trafficTypes';
 
 export namespace TrafficModel {
@@ -182,13 +182,6 @@ export class TrafficModel implements IDisposable {
   private _error: string | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof DeployError) {
-    return error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 function sleep(ms: number): Promise<void> {
