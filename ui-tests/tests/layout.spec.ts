@@ -86,6 +86,8 @@ test('the panel folds into remembered sections, opens snippets in a tab, fits 30
 
   await test.step('Dark theme: the panel and the review tabs follow it', async () => {
     await page.theme.setDarkTheme();
+    // the theme change can re-render the shell: open the panel again and wait for it
+    await openPanel(page);
     await page.sidebar.setWidth(420, 'right');
     await shoot(panel, 'panel-dark', testInfo);
     await panel.getByRole('button', { name: 'Open module' }).click();
