@@ -6,6 +6,9 @@ the parent gives each worker a folder (JUPYTER_DEPLOY_WORKERS_DIR) where the wor
 on a Unix socket `<pid>.sock` that answers its counts as JSON. The worker that takes a scrape
 asks its siblings and adds up their counts, plus the final counts that exited workers left
 as `<pid>.json`: every scrape answers for all workers, so a rate neither jumps nor resets.
+A sibling too busy to answer within a second counts with the last figures it gave (counts
+only grow, so a late answer makes a scrape lag, never drop); one pid counts once, even while
+an exiting worker's socket and final file both exist.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class Metrics:
         self.gauges: Callable[[], dict[str, tuple[str, float]]] = dict
         self.peers: Path | None = None  # the workers' folder, with several workers
         self.answering: asyncio.AbstractServer | None = None  # held: a dropped one closes
+        self.seen: dict[str, Snapshot] = {}  # each sibling's newest counts, by pid
 
     def record(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
@@ -89,16 +93,22 @@ class Metrics:
         """The exposition for this worker and every sibling (see the module's docstring)."""
         if self.peers is None:
             return self.render([])
-        own = f"{os.getpid()}.sock"
-        sockets = [p for p in self.peers.glob("*.sock") if p.name != own]
+        own = str(os.getpid())
+        sockets = [p for p in self.peers.glob("*.sock") if p.stem != own]
         asked = await asyncio.gather(*(_ask(path) for path in sockets))
-        left: list[Snapshot] = []
-        for path in self.peers.glob("*.json"):
+        for path, snapshot in zip(sockets, asked, strict=True):
+            if snapshot is not None:
+                self.seen[path.stem] = snapshot
+        alive = {path.stem for path in sockets}
+        for pid, snapshot in self.seen.items():
+            if pid not in alive:  # gone (a crash leaves no final file): counts stay, gauges not
+                snapshot["gauges"] = {}
+        for path in self.peers.glob("*.json"):  # workers that exited: their final counts
             try:
-                left.append(json.loads(path.read_text()))
+                self.seen[path.stem] = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-        return self.render([s for s in asked if s is not None] + left)
+        return self.render([s for pid, s in self.seen.items() if pid != own])
 
     def render(self, others: list[Snapshot]) -> bytes:
         """The Prometheus text exposition: this worker's counts plus `others`."""

@@ -58,7 +58,8 @@ def test_every_scrape_counts_every_worker(tmp_path: Path) -> None:
         for _ in range(6):
             assert predict_counts(running)["200"] == before + 200
         text = requests.get(f"{running.url}/metrics", timeout=10).text
-        assert 'model_request_seconds_count{route="/predict"} ' + str(before + 200) in text
+        line = 'model_request_seconds_count{route="/predict"} ' + str(before + 200)
+        assert line in text.splitlines(), text
     finally:
         stop(running)
 
