@@ -32,7 +32,7 @@ from .oip import OpenInference
 from .openapi import openapi_document
 from .requestlog import RequestLog
 from .settings import ConfigError, Settings, env_number
-from .slots import Refused, Slots, in_thread
+from .slots import Expired, Refused, Slots, in_thread
 from .validate import Invalid, check, check_object, compile_check
 
 __all__ = ["ConfigError", "HTTPError", "ModelService", "Settings", "env_number"]
@@ -64,7 +64,7 @@ class ModelService:
         self.fast_check = compile_check(self.schema) or (lambda value: False)
         self.metrics = Metrics()
         self.request_log = RequestLog.from_env()
-        self.slots = Slots(self.settings.slots, self.settings.max_queue)
+        self.slots = Slots(self.settings.slots, self.settings.max_queue, self.settings.timeout)
         self.metrics.gauges = self._gauges
         self.predict: Any = None
         self.batcher: Batcher | None = None
@@ -134,7 +134,7 @@ class ModelService:
             elif message["type"] == "lifespan.shutdown":
                 if self.watching is not None:
                     self.watching.cancel()
-                self.slots.shutdown(wait=False)
+                self.slots.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -157,7 +157,6 @@ class ModelService:
                 self.metrics,
                 self.settings.max_batch,
                 self.settings.max_wait,
-                self.settings.timeout,
             )
         print("model loaded, ready", file=sys.stderr, flush=True)
 
@@ -395,10 +394,11 @@ class ModelService:
         except Invalid as problem:
             raise HTTPError(422, "invalid_input", str(problem)) from None
 
-    async def _guarded(self, work: Any) -> Any:
+    async def _guarded(self, work: asyncio.Future[Any]) -> Any:
+        """The outcome of `work` (a future that expires at the time limit) as an answer."""
         try:
-            return await asyncio.wait_for(work, self.settings.timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+            return await work
+        except Expired:
             raise HTTPError(
                 504, "timeout", f"predict took longer than {self.settings.timeout:g} s."
             ) from None

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from .metrics import Metrics
+from .slots import Expired, Slots, deadline
 
 
 class Exited(Exception):
@@ -51,29 +51,28 @@ class Batcher:
         self,
         predict_batch: Callable[[list[dict[str, Any]]], Any],
         predict: Callable[..., Any],
-        executor: Executor,
+        slots: Slots,
         metrics: Metrics,
         max_batch: int,
         max_wait: float,
-        timeout: float | None = None,
     ) -> None:
         self.predict_batch = predict_batch
         self.predict = predict
-        self.executor = executor
-        self.metrics = metrics
+        self.slots = slots  # calls expire at the slots' time limit: a hung batch frees the
+        self.metrics = metrics  # dispatcher then
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait)
-        self.timeout = timeout  # a batch call that hangs frees the dispatcher after this
         self.queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Any]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: dict[str, Any]) -> Any:
-        """The output for one input (raises what predict raised for it)."""
+    def submit(self, item: dict[str, Any]) -> asyncio.Future[Any]:
+        """The output for one input (fails with what predict raised for it, or Expired once
+        the time limit has passed, counted from now)."""
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._run())
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future = deadline(self.slots.timeout)
         self.queue.put_nowait((item, future))
-        return await future
+        return future
 
     async def _run(self) -> None:
         while True:
@@ -91,16 +90,14 @@ class Batcher:
             batch.append(self.queue.get_nowait())
 
     async def _call(self, batch: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
-        loop = asyncio.get_running_loop()
         items = [item for item, _ in batch]
         self.metrics.batches.observe(len(items))
         try:
-            work = loop.run_in_executor(self.executor, self._batch, items)
-            outputs = await asyncio.wait_for(work, self.timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+            outputs = await self.slots.call(self._batch, items)
+        except Expired:
             for _, future in batch:  # no retry one by one: each would hang again
                 if not future.done():
-                    future.set_exception(TimeoutError("predict_batch took too long"))
+                    future.set_exception(Expired())
             return
         except Exception:
             outputs = None
@@ -111,7 +108,7 @@ class Batcher:
             return
         for item, future in batch:
             try:
-                result = await loop.run_in_executor(self.executor, self._one, item)
+                result = await self.slots.call(self._one, item)
             except Exception as error:
                 if not future.done():
                     future.set_exception(error)

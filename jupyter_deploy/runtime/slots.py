@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,56 +40,36 @@ class Refused(Exception):
         self.code = code
 
 
-class _Job(Future[Any]):
-    """One call for a slot thread; `cancel()` on a running call marks it hung."""
-
-    def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        super().__init__()
-        self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
-        self.hung_since: float | None = None
-
-    def run(self) -> None:
-        """In a slot thread: the call, its outcome set on this future."""
-        if not self.set_running_or_notify_cancel():
-            return  # its caller gave up before it started
-        try:
-            result = self.fn(*self.args, **self.kwargs)
-        except BaseException as error:
-            self.set_exception(error)
-        else:
-            self.set_result(result)
-
-    def cancel(self) -> bool:
-        """Not started: dropped. Running: left to finish, counted as hung."""
-        if super().cancel():
-            return True
-        if self.running() and self.hung_since is None:
-            self.hung_since = time.monotonic()
-            self.owner.hung_total += 1
-        return False
+class Expired(Exception):
+    """The call outlived its time limit (its caller gets 504; a running call is now hung)."""
 
 
 class _Call:
-    """One call for a slot thread, answered on the event loop (lighter than a _Job)."""
+    """One call for a slot thread, answered on the event loop.
+
+    Its future carries its own deadline (one timer, no wrapping task: asyncio.wait_for cost
+    single-row requests about a fifth of their CPU). At the deadline the future fails with
+    Expired; a call still queued is then skipped, a running one is counted as hung.
+    """
 
     __slots__ = ("args", "finished", "fn", "future", "hung_since", "kwargs", "owner", "started")
 
     def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
-        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.future: asyncio.Future[Any] = deadline(owner.timeout)
         self.future.add_done_callback(self._given_up)
         self.started = self.finished = False
         self.hung_since: float | None = None
 
     def _given_up(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() and self.started and not self.finished:
+        if self.started and not self.finished:  # expired or cancelled while it ran
             self.hung_since = time.monotonic()
             self.owner.hung_total += 1
 
     def run(self) -> None:
         """In a slot thread: the call, then its outcome handed to the event loop."""
-        if self.future.cancelled():
-            return
+        if self.future.done():
+            return  # its caller gave up before it started
         self.started = True
         try:
             result, error = self.fn(*self.args, **self.kwargs), None
@@ -98,6 +78,21 @@ class _Call:
         self.finished = True
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             self.future.get_loop().call_soon_threadsafe(_settle, self.future, result, error)
+
+
+def deadline(seconds: float | None) -> asyncio.Future[Any]:
+    """A future of the running loop that fails with Expired after `seconds` (None: never)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    if seconds:
+        timer = loop.call_later(seconds, _expire, future)
+        future.add_done_callback(lambda _: timer.cancel())
+    return future
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(Expired())
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -109,13 +104,13 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-class Slots(Executor):
+class Slots:
     """`count` daemon threads running calls from one queue; admission in front of it."""
 
-    def __init__(self, count: int, max_queue: int) -> None:
-        self.count, self.max_queue = count, max_queue
-        self.jobs: queue.SimpleQueue[_Job | _Call | None] = queue.SimpleQueue()
-        self.current: list[_Job | _Call | None] = [None] * count
+    def __init__(self, count: int, max_queue: int, timeout: float | None = None) -> None:
+        self.count, self.max_queue, self.timeout = count, max_queue, timeout
+        self.jobs: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self.current: list[_Call | None] = [None] * count
         self.pending = 0  # admitted calls not answered yet (changed on the event loop only)
         self.turn = threading.Lock()  # fast calls take turns (see HANDOFF)
         self.hung_total = 0
@@ -126,19 +121,14 @@ class Slots(Executor):
         for thread in self.threads:
             thread.start()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue fn(*args, **kwargs) for the next free slot (the Executor interface)."""
-        job = _Job(self, fn, args, kwargs)
-        self.jobs.put(job)
-        return job
-
     def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
-        """fn(*args, **kwargs) in the next free slot, as an asyncio future (from the loop)."""
+        """fn(*args, **kwargs) in the next free slot, as an asyncio future (from the loop)
+        that fails with Expired once the time limit has passed."""
         call = _Call(self, fn, args, kwargs)
         self.jobs.put(call)
         return call.future
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+    def shutdown(self) -> None:
         """Stop the threads once they are idle (a hung one is a daemon: it does not hold exit)."""
         for _ in self.threads:
             self.jobs.put(None)
