@@ -135,7 +135,7 @@ class KServeBackend(KubernetesBackend):
     def _get_service(self, deployment: str) -> dict[str, Any] | None:
         return self._call("GET", self._path_of(deployment), ok_missing=True)
 
-    def _wait_rollout(self, version: Version, log: LogFn) -> None:
+    def _wait_rollout(self, version: Version, log: LogFn, name: str = "") -> None:
         deadline = time.monotonic() + float(self.options.get("rollout_timeout", ROLLOUT_TIMEOUT))
         while time.monotonic() < deadline:
             body = self._get_service(version.deployment) or {}
