@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
-from jupyter_deploy.errors import BackendUnavailable, BuildFailed
+from jupyter_deploy.errors import BackendUnavailable, BuildFailed, SplitUnsupported
 
 DEFAULT_BASE = "python:3.11-slim"
 LABEL = "jupyter-deploy.deployment"
@@ -246,6 +246,18 @@ class DockerBackend(Backend):
             "nano_cpus": int(float(self.options.get("cpus", 1.0)) * 1e9),
             "pids_limit": int(self.options.get("pids", 256)),
         }
+
+    def check_split(self, mode: str) -> None:
+        """The router shares the stable port with the live version (SO_REUSEPORT), which the
+        kernel allows only to sockets of one user: containers must run as the builder's user."""
+        user = str(self.options.get("user", USER)).split(":")[0]
+        if user not in (str(os.geteuid()), "root"):
+            raise SplitUnsupported(
+                f"A {mode} on the docker backend needs the model containers to run as the build "
+                f"service's user (uid {os.geteuid()}), because the router and the live version "
+                f"share the stable port; they run as uid {user} (start the builder with "
+                f"-o user={os.geteuid()} to allow rollouts, at the cost of that isolation)."
+            )
 
     def private_url(self, version: Version) -> str:
         """The container's own port (host network)."""

@@ -134,9 +134,9 @@ def rescale(backend: KubernetesBackend, percent: int, new: Version, log: LogFn) 
         percent, int(options.get("replicas", 2)), int(options.get("canary_max_pods", MAX_PODS))
     )
     name = object_name(new.deployment)
-    _pin(backend, name, *pinned(stable), log)
     collection, _ = backend._paths({"kind": "Deployment", "metadata": {"name": name}})
     backend._call("PATCH", f"{collection}/{canary_name(name)}", body=pinned(pods)[1], merge=True)
+    _pin(backend, name, *pinned(stable), log)
     note = f"canary {percent}% as {describe(stable, pods)}"
     log(note)
     return note
