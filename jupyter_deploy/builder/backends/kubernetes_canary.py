@@ -107,9 +107,8 @@ def start(backend: KubernetesBackend, percent: int, new: Version, log: LogFn) ->
         name = deployment["metadata"]["name"]
         log(f"dry run: {note}; this Deployment would be applied")
         log(yaml.safe_dump(redacted([canary])[0], sort_keys=False))
-        log(
-            f"and HorizontalPodAutoscaler {name} patched with {hpa}, Deployment {name} with {scale}"
-        )
+        log(f"and would patch HorizontalPodAutoscaler {name} with {hpa}")
+        log(f"and would patch Deployment {name} with {scale}")
         raise BuildFailed("Dry run: the manifests are in the build log; nothing was applied.")
     log(note)
     _pin(backend, deployment["metadata"]["name"], *pinned(stable), log)
