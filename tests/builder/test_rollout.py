@@ -137,6 +137,35 @@ def test_canary_promote_canary_abort_shadow_fail_no_request(builder: BuilderProc
     assert statuses == ["retired", "live", "failed", "failed"]
 
 
+def test_a_builder_restart_during_a_canary_keeps_the_split_serving_and_promote_works(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = deploy(client, 2)["url"]
+    # Given a 10% canary under continuous load
+    deploy(client, 3, canary=10)
+    with Load(f"{url}/predict", {"x": 1}) as load:
+        wait_for_answers(load, 100)
+        # When the build service is killed (as a crash would) and started again on its state
+        builder.kill()
+        wait_for_answers(load, 200)  # meanwhile the router and both versions keep serving
+        builder.start()
+        # Then the new build service knows the split and leaves both versions running
+        split = client.deployment("double")["split"]
+        assert split is not None and split["router"] == "running"
+        assert (split["stable"]["version"], split["candidate"]["version"]) == (1, 2)
+        start = len(load.answers)
+        wait_for_answers(load, 500)
+        assert set(load.answers[start : start + 500]) == {2, 3}
+        # And promote works from it: every answer then comes from the new version
+        assert client.promote("double")["live_version"] == 2
+        wait_for_answers(load, 50)
+        assert set(load.answers[-40:]) == {3}
+    # And not one request failed at the stable URL, and no router is left
+    assert load.failures == []
+    assert client.deployment("double")["split"] is None and routers(builder.state) == []
+
+
 def test_a_canary_over_its_error_rate_is_aborted_automatically(builder: BuilderProcess) -> None:
     client = builder.client()
     url = deploy(client, 2)["url"]
