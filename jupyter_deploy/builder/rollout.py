@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -69,15 +70,34 @@ class Record:
     stable_version: int
     candidate_version: int
     public_port: int
-    control_port: int
-    router_pid: int
     started_at: float
+    control_port: int = 0
+    router_pid: int = 0
     max_error_rate: float | None = None
     max_p95_ms: float | None = None
     runs_on: str = "router"
     """"router" (the build service's nginx) or "platform" (the backend: `splits_itself`)."""
+    router_dir: str = ""
+    """The router's folder when it runs as another user (Docker); else <state>/rollouts/NAME."""
     note: str = ""
     """What the split really is where it differs from the plan (e.g. a pod ratio)."""
+
+    @classmethod
+    def of(cls, plan: Plan, build_id: str, new: Version, old: Version, **more: Any) -> Record:
+        """The record of a split that starts now."""
+        return cls(
+            name=new.deployment,
+            mode=plan.mode,
+            percent=plan.percent,
+            build_id=build_id,
+            stable_version=old.version,
+            candidate_version=new.version,
+            public_port=new.public_port,
+            started_at=time.time(),
+            max_error_rate=plan.max_error_rate,
+            max_p95_ms=plan.max_p95_ms,
+            **more,
+        )
 
 
 def parse_plan(params: Mapping[str, str]) -> Plan | None:
@@ -174,21 +194,7 @@ class Rollouts:
                 raise Conflict(f"{version.deployment} already has a split running.")
             note = backend.start_split(plan.mode, plan.percent, version, old, log)
             assert old is not None  # a dry run raised above, with the manifests in the log
-            record = Record(
-                version.deployment,
-                plan.mode,
-                plan.percent,
-                build_id,
-                old.version,
-                version.version,
-                version.public_port,
-                0,
-                0,
-                time.time(),
-                runs_on="platform",
-                note=note,
-            )
-            self._write(record)
+            self._write(Record.of(plan, build_id, version, old, runs_on="platform", note=note))
         return True
 
     def on_switch(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
@@ -223,7 +229,10 @@ class Rollouts:
             {k: v for k, v in old.handle.items() if k == "python"},
         )
         backend.start(current, log)
-        router = Router(self.folder / new.deployment)
+        user, folder = backend.router_user(), self.folder / new.deployment
+        if user is not None:  # outside the private state folder, which that user cannot enter
+            folder = Path(tempfile.mkdtemp(prefix=f"jupyter-deploy-router-{new.deployment}-"))
+        router = Router(folder, user)
         try:
             _settle(backend, current)
             service.pipeline.wait_ready(current, log)
@@ -232,20 +241,12 @@ class Rollouts:
             pid = router.start(split, new.public_port, control)
         except Exception:
             backend.stop(current, log)
+            if user is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             raise
-        record = Record(
-            new.deployment,
-            plan.mode,
-            plan.percent,
-            build_id,
-            old.version,
-            new.version,
-            new.public_port,
-            control,
-            pid,
-            time.time(),
-            plan.max_error_rate,
-            plan.max_p95_ms,
+        folder_kept = str(folder) if user is not None else ""
+        record = Record.of(
+            plan, build_id, new, old, control_port=control, router_pid=pid, router_dir=folder_kept
         )
         self._write(record)
         log(f"router (nginx, pid {pid}) on port {new.public_port}: {self._describe_split(record)}")
@@ -278,7 +279,7 @@ class Rollouts:
                 current = int(self._row(name, record.stable_version)["port"])
                 candidate = int(self._row(name, record.candidate_version)["port"])
                 split = Split(record.mode, percent, current, candidate)
-                Router(self.folder / name).reload(
+                self._router(record).reload(
                     record.router_pid, split, record.public_port, record.control_port
                 )
             record.percent = percent
@@ -317,13 +318,13 @@ class Rollouts:
                 self.service.backend.end_split(new, old, promote, log)
             else:
                 self.service.backend.publish(kept, log)
-                Router(self.folder / name).quit(record.router_pid)
+                self._router(record).quit(record.router_pid)
                 log("router stopped: the stable port is served by the model service alone")
             if promote:
                 self.service.state.set_live(name, keep)
             else:
                 self.service.state.update_version(name, drop, status="failed")
-            self._forget(name)
+            self._forget(record)
             self.service.backend.stop(dropped, log)
             self.service.state.update_version(name, drop, handle=dropped.handle)
         return {"name": name, "outcome": reason, "live_version": keep, "split": figures}
@@ -334,8 +335,8 @@ class Rollouts:
             record = self.record(name)
             if record is not None:
                 if record.runs_on == "router":  # the platform's objects go with the delete
-                    Router(self.folder / name).quit(record.router_pid, timeout=5)
-                self._forget(name)
+                    self._router(record).quit(record.router_pid, timeout=5)
+                self._forget(record)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -364,7 +365,7 @@ class Rollouts:
             }
         with self.reading:
             tally = self.tallies.setdefault(record.name, Tally())
-            answers, tally.offset = read_log(self.folder / record.name / "access.log", tally.offset)
+            answers, tally.offset = read_log(self._router(record).access_log, tally.offset)
             for answer in answers:
                 tally.answers.setdefault(answer.port, []).append(answer)
         ports = {
@@ -447,9 +448,16 @@ class Rollouts:
         if not keep_figures:
             self.tallies[record.name] = Tally()
 
-    def _forget(self, name: str) -> None:
-        shutil.rmtree(self.folder / name, ignore_errors=True)
-        self.tallies.pop(name, None)
+    def _forget(self, record: Record) -> None:
+        shutil.rmtree(self.folder / record.name, ignore_errors=True)
+        if record.router_dir:
+            shutil.rmtree(record.router_dir, ignore_errors=True)
+        self.tallies.pop(record.name, None)
+
+    def _router(self, record: Record) -> Router:
+        """The router of a running split: its folder, and the user it runs as."""
+        folder = Path(record.router_dir) if record.router_dir else self.folder / record.name
+        return Router(folder, self.service.backend.router_user() if record.router_dir else None)
 
     def _row(self, name: str, version: int) -> Any:
         return self.service.state.version_row(name, version)
@@ -480,7 +488,8 @@ def stop_routers(state_dir: Path) -> None:
         with contextlib.suppress(OSError, ValueError, KeyError):
             fields = json.loads(record.read_text())
             if fields.get("runs_on", "router") == "router":
-                Router(record.parent).quit(int(fields["router_pid"]), 5)
+                folder = Path(fields.get("router_dir") or record.parent)
+                Router(folder).quit(int(fields["router_pid"]), 5)
 
 
 def split_versions(state_dir: Path, name: str) -> set[int]:

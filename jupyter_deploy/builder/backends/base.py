@@ -96,6 +96,11 @@ class Backend(ABC):
         """The model service's own output, for the build log on failure."""
         return ""
 
+    def router_user(self) -> tuple[int, int] | None:
+        """The (uid, gid) a split's router runs as to share the stable port with this backend's
+        model services (SO_REUSEPORT works within one user); None: the build service's own."""
+        return None
+
     def check_split(self, mode: str) -> None:  # noqa: B027 - optional hook
         """Refuse (InvalidRequest, naming what to do) a `canary` or `shadow` this backend cannot
         run, before anything is built."""

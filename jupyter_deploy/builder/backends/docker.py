@@ -247,16 +247,33 @@ class DockerBackend(Backend):
             "pids_limit": int(self.options.get("pids", 256)),
         }
 
+    def router_user(self) -> tuple[int, int] | None:
+        """The containers' uid and gid (option `user`) when they are not the build service's:
+        the router runs as them to share the stable port (docs/rollouts.md)."""
+        uid, _, gid = str(self.options.get("user", USER)).partition(":")
+        number = 0 if uid == "root" else int(uid)
+        group = int(gid) if gid.isdigit() else number
+        return None if (number, group) == (os.geteuid(), os.getegid()) else (number, group)
+
     def check_split(self, mode: str) -> None:
-        """The router shares the stable port with the live version (SO_REUSEPORT), which the
-        kernel allows only to sockets of one user: containers must run as the builder's user."""
-        user = str(self.options.get("user", USER)).split(":")[0]
-        if user not in (str(os.geteuid()), "root"):
+        """A split's router must run as the containers' user: their uid must be a number, and
+        the build service must be root to start it as another user."""
+        user = str(self.options.get("user", USER))
+        uid, _, gid = user.partition(":")
+        if not (uid.isdigit() or uid == "root") or not (gid == "" or gid.isdigit()):
             raise SplitUnsupported(
-                f"A {mode} on the docker backend needs the model containers to run as the build "
-                f"service's user (uid {os.geteuid()}), because the router and the live version "
-                f"share the stable port; they run as uid {user} (start the builder with "
-                f"-o user={os.geteuid()} to allow rollouts, at the cost of that isolation)."
+                f"A {mode} on the docker backend runs its router as the containers' user, so "
+                f"that user must be numeric (uid:gid), not {user!r}: start the builder with "
+                "-o user=UID:GID."
+            )
+        if self.router_user() is not None and os.geteuid() != 0:
+            raise SplitUnsupported(
+                f"A {mode} on the docker backend runs its router as the containers' user "
+                f"({user}), because the router and the live version share the stable port "
+                f"(SO_REUSEPORT works within one user), and only a build service running as root "
+                f"can start it as another user; this one runs as uid {os.geteuid()}. Run the "
+                f"builder as root, or its containers as its own user (-o user={os.geteuid()}), "
+                "at the cost of that isolation."
             )
 
     def private_url(self, version: Version) -> str:
