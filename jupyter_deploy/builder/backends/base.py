@@ -4,6 +4,9 @@ The pipeline (jupyter_deploy/builder/pipeline.py) runs, for each new version:
     prepare -> start -> (wait for /readyz at private_url) -> (smoke test) -> publish -> stop(old)
 and on builder start-up calls `is_running` on every version it believes live, restarting the
 ones that are gone. Methods are synchronous; the pipeline runs them in worker threads.
+Canary and shadow splits (builder/rollout.py) ask a backend whom the router runs as
+(`router_user`) and what it refuses (`check_split`); a backend whose platform splits traffic
+itself (`splits_itself`, Kubernetes) runs the split with `start_split`/`set_split`/`end_split`.
 """
 
 from __future__ import annotations

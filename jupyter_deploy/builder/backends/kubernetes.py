@@ -19,6 +19,9 @@ own probe: /readyz, then the example input through /predict) passes, so a broken
 takes traffic and the old pods keep serving. The builder waits for the rollout; if it does
 not complete, the template is patched back. Rollback patches back an earlier version's image
 (each pod template carries its version as a label; ReplicaSets keep the revisions).
+
+A canary (`deploy --canary PERCENT`) runs as a second Deployment beside the stable one, in a pod
+ratio (kubernetes_canary.py); the objects themselves are made in kubernetes_manifests.py.
 """
 
 from __future__ import annotations
