@@ -187,14 +187,19 @@ class Rollouts:
             plan = self.plans.get(build_id) if backend.splits_itself else None
         if plan is None:
             return False
-        if not backend.options.get("dry_run") and (old is None or old.version == version.version):
-            raise Conflict(f"A {plan.mode} needs a live version to compare with: deploy one first.")
-        with self._lock(version.deployment):
-            if self.record(version.deployment) is not None:
-                raise Conflict(f"{version.deployment} already has a split running.")
-            note = backend.start_split(plan.mode, plan.percent, version, old, log)
-            assert old is not None  # a dry run raised above, with the manifests in the log
-            self._write(Record.of(plan, build_id, version, old, runs_on="platform", note=note))
+        try:
+            if old is None and not backend.options.get("dry_run"):  # deleted meanwhile
+                raise Conflict(f"A {plan.mode} needs a live version: deploy one first.")
+            with self._lock(version.deployment):
+                if self.record(version.deployment) is not None:
+                    raise Conflict(f"{version.deployment} already has a split running.")
+                note = backend.start_split(plan.mode, plan.percent, version, old, log)
+                assert old is not None  # a dry run raised above, with the manifests in the log
+                self._write(Record.of(plan, build_id, version, old, runs_on="platform", note=note))
+        except Exception:
+            with self.planning:  # the build fails; its plan goes with it
+                self.plans.pop(build_id, None)
+            raise
         return True
 
     def on_switch(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
