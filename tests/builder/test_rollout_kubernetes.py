@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from builder_helpers import bundle_tarball
+from builder_helpers import BuilderProcess, bundle_tarball
 from kubernetes_helpers import KServeAPI, RecordedAPI, recorded_backend, serving
 
 from jupyter_deploy.builder.backends.base import LogFn, Version
@@ -22,7 +22,7 @@ from jupyter_deploy.builder.backends.kubernetes_canary import replica_split
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.rollout import Plan, Rollouts
 from jupyter_deploy.commands.rollout import describe_split
-from jupyter_deploy.errors import SplitUnsupported
+from jupyter_deploy.errors import DeployError, SplitUnsupported
 from jupyter_deploy.wire import FINAL_PHASES
 
 pytest.importorskip("kubernetes")
@@ -254,3 +254,25 @@ def test_a_dry_run_canary_shows_its_manifests_and_applies_nothing(
         assert manifest["spec"]["replicas"] == 1
         assert "HorizontalPodAutoscaler jd-double with {'spec': {'minReplicas': 7" in text
     assert rollouts.record("double") is None
+
+
+def test_the_build_api_starts_a_kubernetes_dry_run_canary_and_refuses_a_shadow(
+    tmp_path: Path,
+) -> None:
+    # Given `jupyter deploy builder --backend kubernetes --dry-run`, as DevOps runs it
+    options = ("--backend", "kubernetes", "--dry-run", "--namespace", "models")
+    process = BuilderProcess(tmp_path / "state", options=options).start()
+    try:
+        client = process.client()
+        # When a 10% canary is pushed through the build API (as the CLI, %deploy, the panel do)
+        build = client.wait(client.create_build("double", bundle_tarball(2), canary=10)["id"])
+        # Then the build log shows the canary Deployment, and nothing was applied
+        assert build["phase"] == "failed" and "Dry run" in build["error"]["message"]
+        text = client.logs(build["id"]).text
+        assert "name: jd-double-canary" in text and "7 stable + 1 canary pods" in text
+        # And a shadow is refused with a 400 that says what to do instead
+        with pytest.raises(DeployError, match="start a canary instead") as refused:
+            client.create_build("double", bundle_tarball(2), shadow=100)
+        assert refused.value.http_status == 400
+    finally:
+        process.stop()
