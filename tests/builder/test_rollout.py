@@ -40,7 +40,7 @@ def builder(tmp_path: Path, backend_name: str) -> Iterator[BuilderProcess]:
     finally:
         process.stop()
         for pid in routers(state):
-            os.kill(pid, 9)
+            os.killpg(pid, 9)  # the master and its workers (their own session)
         cleanup(state)
 
 
@@ -331,7 +331,7 @@ def test_a_docker_canary_runs_its_router_as_the_containers_user_and_fails_no_req
     finally:
         process.stop()
         for pid in routers(state):
-            os.kill(pid, 9)
+            os.killpg(pid, 9)  # the master and its workers (their own session)
         cleanup(state)
 
 
