@@ -202,6 +202,12 @@ class InvalidRequest(DeployError):
     code = "invalid_request"
 
 
+class SplitUnsupported(InvalidRequest):
+    """A canary or shadow this backend cannot run (the message says what to use instead)."""
+
+    code = "split_unsupported"
+
+
 class PathOutsideRoot(DeployError):
     http_status = 403
     code = "path_outside_root"

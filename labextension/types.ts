@@ -63,11 +63,12 @@ export namespace Wire {
   /** What one version of a split answered through the router. */
   export interface ISplitSide {
     version: number;
-    requests: number;
-    errors: number;
+    /** null where the platform splits the traffic (Kubernetes): no router sees it. */
+    requests: number | null;
+    errors: number | null;
     error_rate: number | null;
     p95_ms: number | null;
-    rate_per_s: number;
+    rate_per_s: number | null;
   }
 
   export interface ISplit {
@@ -75,7 +76,9 @@ export namespace Wire {
     percent: number;
     build_id: string;
     started_at: string;
-    router: 'running' | 'stopped';
+    /** What the split really is, where it differs from percent (a pod ratio). */
+    note?: string | null;
+    router: 'running' | 'stopped' | 'none';
     stable: ISplitSide;
     candidate: ISplitSide;
     /** Shadow only: how often both versions answered the same. */

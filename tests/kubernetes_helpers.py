@@ -51,8 +51,25 @@ class RecordedAPI(ThreadingHTTPServer):
                 "deployment-status-stalled" if self.stall else "deployment-status-rolled-out"
             )
             status["observedGeneration"] = body["metadata"]["generation"]
+            if not self.stall:  # as the controller reports it: every pod the spec asks for
+                wanted = body["spec"].get("replicas", 1)
+                for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"):
+                    status[key] = wanted
             body["status"] = status
         return body
+
+
+class KServeAPI(RecordedAPI):
+    """The recorded API server, answering InferenceServices with KServe's Ready status."""
+
+    def rolled_out(self, body: Json) -> Json:
+        if body.get("kind") == "InferenceService":
+            name = "stalled" if self.stall else "ready"
+            status = recorded(f"inferenceservice-status-{name}")
+            status["observedGeneration"] = body["metadata"]["generation"]
+            body["status"] = status
+            return body
+        return super().rolled_out(body)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -4,7 +4,10 @@
             -> publish (the stable URL serves the new version) -> stop the old version -> live
 
 A failure anywhere stops the new version and leaves the old one serving. Rollbacks run the
-same steps from `start` on, with a kept bundle of an earlier version.
+same steps from `start` on, with a kept bundle of an earlier version. A build that asked for a
+canary or shadow (builder/rollout.py) ends in a split instead of a full switch: at the switch
+step (`split`), or, where the platform splits the traffic itself (Kubernetes), at the start
+step (`split_start`: the new version starts as the canary).
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ class Pipeline:
         self.ready_timeout = ready_timeout
         self.split: SplitHook | None = None
         """The traffic stage (builder/rollout.py): True when it started a canary or shadow."""
+        self.split_start: SplitHook | None = None
+        """For backends that split traffic themselves: True when it started the version as a
+        canary beside the live one (instead of `backend.start`)."""
 
     def run(self, build_id: str, version: Version, old: Version | None, fresh: bool) -> None:
         """Take a queued build to live or failed; never raises."""
@@ -69,7 +75,8 @@ class Pipeline:
                 self.backend.prepare(version, log)
             phase = "starting"
             self.state.set_phase(build_id, "starting")
-            self.backend.start(version, log)
+            if self.split_start is None or not self.split_start(build_id, version, old, log):
+                self.backend.start(version, log)
             started = True
             self._save(version, old)
             if not self.backend.checks_itself:

@@ -15,35 +15,38 @@ step, instead of handing the stable port to the new version, the pipeline calls 
 So the router exists only while a split runs. The split's record is a JSON file under
 `<state>/rollouts/<name>/` (a restarted builder picks it up; the router, in its own session,
 keeps serving meanwhile). A watcher aborts a canary whose error rate or p95 goes over the
-thresholds given at start, once it has answered MIN_REQUESTS requests.
+thresholds given at start, once it has answered MIN_REQUESTS (rollout_figures.py) requests.
+
+Backends whose platform splits the traffic itself (`Backend.splits_itself`: Kubernetes, with
+KServe's canaryTrafficPercent or a second Deployment) take the same requests through the
+same record: the new version starts as the canary at the pipeline's start step
+(`on_start` -> `backend.start_split`), and set/promote/abort call `set_split`/`end_split`.
+No router runs there, so the split has no side-by-side figures and no automatic abort.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.core import BuildService, free_port
 from jupyter_deploy.builder.pipeline import BuildLog
-from jupyter_deploy.builder.router import Answer, Router, Split, is_router, read_log
-from jupyter_deploy.errors import Conflict, InvalidRequest
+from jupyter_deploy.builder.rollout_figures import Tally, agreement, over, side, unmeasured
+from jupyter_deploy.builder.router import Router, Split, is_router, read_log
+from jupyter_deploy.errors import Conflict, InvalidRequest, SplitUnsupported
 from jupyter_deploy.wire import Json, check_name
 
 MODES = ("canary", "shadow")
-MIN_REQUESTS = 20
 WATCH_EVERY = 1.0
-RECENT = 30.0  # seconds over which the request rate is measured
-MAX_DIFFERING = 20  # the newest differing requests a shadow lists
-MAX_INPUT_CHARS = 500
 
 
 @dataclass
@@ -67,19 +70,34 @@ class Record:
     stable_version: int
     candidate_version: int
     public_port: int
-    control_port: int
-    router_pid: int
     started_at: float
+    control_port: int = 0
+    router_pid: int = 0
     max_error_rate: float | None = None
     max_p95_ms: float | None = None
+    runs_on: str = "router"
+    """"router" (the build service's nginx) or "platform" (the backend: `splits_itself`)."""
+    router_dir: str = ""
+    """The router's folder when it runs as another user (Docker); else <state>/rollouts/NAME."""
+    note: str = ""
+    """What the split really is where it differs from the plan (e.g. a pod ratio)."""
 
-
-@dataclass
-class Tally:
-    """Answers read so far from a split's access log, per upstream port."""
-
-    offset: int = 0
-    answers: dict[int, list[Answer]] = field(default_factory=dict)
+    @classmethod
+    def of(cls, plan: Plan, build_id: str, new: Version, old: Version, **more: Any) -> Record:
+        """The record of a split that starts now."""
+        return cls(
+            name=new.deployment,
+            mode=plan.mode,
+            percent=plan.percent,
+            build_id=build_id,
+            stable_version=old.version,
+            candidate_version=new.version,
+            public_port=new.public_port,
+            started_at=time.time(),
+            max_error_rate=plan.max_error_rate,
+            max_p95_ms=plan.max_p95_ms,
+            **more,
+        )
 
 
 def parse_plan(params: Mapping[str, str]) -> Plan | None:
@@ -127,6 +145,7 @@ class Rollouts:
         self.tallies: dict[str, Tally] = {}
         self.reading = threading.Lock()
         service.pipeline.split = self.on_switch
+        service.pipeline.split_start = self.on_start
         self.watcher = threading.Thread(target=self._watch, name="rollout-watch", daemon=True)
         self.watcher.start()
 
@@ -140,15 +159,19 @@ class Rollouts:
             raise Conflict(f"{name} has a split running: promote or abort it before a new build.")
         if plan is None:
             return self.service.create_build(name, tarball, actor)
-        if self.service.backend.checks_itself:
-            raise InvalidRequest(
-                f"{plan.mode} rollouts run on the local and docker backends; "
-                f"the {self.service.backend.name} backend does not support them yet."
+        backend = self.service.backend
+        backend.check_split(plan.mode)
+        if backend.splits_itself and (plan.max_error_rate, plan.max_p95_ms) != (None, None):
+            raise SplitUnsupported(
+                f"An automatic abort reads the build service's router, and on the {backend.name} "
+                "backend the platform splits the traffic: leave out max_error_rate and "
+                "max_p95_ms, and promote or abort the canary yourself."
             )
-        _check_router_user(self.service.backend, plan.mode)
         name = check_name(name)
-        if name not in self.service.state.deployment_names() or (
-            self.service.state.deployment_row(name)["live_version"] is None
+        dry_run = bool(backend.options.get("dry_run"))  # shows the canary's manifests only
+        if not dry_run and (
+            name not in self.service.state.deployment_names()
+            or self.service.state.deployment_row(name)["live_version"] is None
         ):
             raise Conflict(f"A {plan.mode} needs a live version of {name}: deploy one first.")
         with self.planning:
@@ -156,12 +179,40 @@ class Rollouts:
             self.plans[build["id"]] = plan
         return build
 
+    def on_start(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
+        """The pipeline's start step where the platform splits traffic: start the new version as
+        the canary beside the live one (True), or leave the start to the pipeline (False)."""
+        backend = self.service.backend
+        with self.planning:
+            plan = self.plans.get(build_id) if backend.splits_itself else None
+        if plan is None:
+            return False
+        try:
+            if old is None and not backend.options.get("dry_run"):  # deleted meanwhile
+                raise Conflict(f"A {plan.mode} needs a live version: deploy one first.")
+            with self._lock(version.deployment):
+                if self.record(version.deployment) is not None:
+                    raise Conflict(f"{version.deployment} already has a split running.")
+                note = backend.start_split(plan.mode, plan.percent, version, old, log)
+                assert old is not None  # a dry run raised above, with the manifests in the log
+                self._write(Record.of(plan, build_id, version, old, runs_on="platform", note=note))
+        except Exception:
+            with self.planning:  # the build fails; its plan goes with it
+                self.plans.pop(build_id, None)
+            raise
+        return True
+
     def on_switch(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
         """The pipeline's switch step: start a split if the build asked for one (True), or not."""
         with self.planning:
             plan = self.plans.pop(build_id, None)
         if plan is None:
             return False
+        if self.service.backend.splits_itself:  # on_start started it
+            url = self.service.backend.stable_url(version.deployment, version.public_port)
+            log(f"{plan.mode} running at {url}: promote or abort it")
+            self.service.state.set_phase(build_id, "live", url=url)
+            return True
         if old is None or old.version == version.version:
             raise Conflict(f"A {plan.mode} needs a live version to compare with: deploy one first.")
         with self._lock(version.deployment):
@@ -183,7 +234,10 @@ class Rollouts:
             {k: v for k, v in old.handle.items() if k == "python"},
         )
         backend.start(current, log)
-        router = Router(self.folder / new.deployment)
+        user, folder = backend.router_user(), self.folder / new.deployment
+        if user is not None:  # outside the private state folder, which that user cannot enter
+            folder = Path(tempfile.mkdtemp(prefix=f"jupyter-deploy-router-{new.deployment}-"))
+        router = Router(folder, user)
         try:
             _settle(backend, current)
             service.pipeline.wait_ready(current, log)
@@ -192,20 +246,12 @@ class Rollouts:
             pid = router.start(split, new.public_port, control)
         except Exception:
             backend.stop(current, log)
+            if user is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             raise
-        record = Record(
-            new.deployment,
-            plan.mode,
-            plan.percent,
-            build_id,
-            old.version,
-            new.version,
-            new.public_port,
-            control,
-            pid,
-            time.time(),
-            plan.max_error_rate,
-            plan.max_p95_ms,
+        folder_kept = str(folder) if user is not None else ""
+        record = Record.of(
+            plan, build_id, new, old, control_port=control, router_pid=pid, router_dir=folder_kept
         )
         self._write(record)
         log(f"router (nginx, pid {pid}) on port {new.public_port}: {self._describe_split(record)}")
@@ -229,17 +275,21 @@ class Rollouts:
                 raise InvalidRequest(
                     f'Send {{"percent": N}} with N a whole number from 1 to {top}, not {percent!r}.'
                 )
-            current = int(self._row(name, record.stable_version)["port"])
-            candidate = int(self._row(name, record.candidate_version)["port"])
-            split = Split(record.mode, percent, current, candidate)
-            Router(self.folder / name).reload(
-                record.router_pid, split, record.public_port, record.control_port
-            )
+            log = BuildLog(self.service.state, record.build_id)
+            if record.runs_on == "platform":
+                new = self._version(name, record.candidate_version)
+                old = self._version(name, record.stable_version)
+                record.note = self.service.backend.set_split(percent, new, old, log)
+            else:
+                current = int(self._row(name, record.stable_version)["port"])
+                candidate = int(self._row(name, record.candidate_version)["port"])
+                split = Split(record.mode, percent, current, candidate)
+                self._router(record).reload(
+                    record.router_pid, split, record.public_port, record.control_port
+                )
             record.percent = percent
             self._write(record, keep_figures=True)
-            BuildLog(self.service.state, record.build_id)(
-                f"{record.mode} now {self._describe_split(record)} (router reloaded)"
-            )
+            log(f"{record.mode} now {self._describe_split(record)}")
             return self.figures(record)
 
     # --- ending ----------------------------------------------------------------------------
@@ -266,15 +316,20 @@ class Rollouts:
                 else (record.stable_version, record.candidate_version)
             )
             kept, dropped = self._version(name, keep), self._version(name, drop)
-            log(f"{record.mode} {reason}: version {keep} takes the stable port back")
-            self.service.backend.publish(kept, log)
-            Router(self.folder / name).quit(record.router_pid)
-            log("router stopped: the stable port is served by the model service alone")
+            kept.env = dropped.env = self.service.keys.environment(name)
+            log(f"{record.mode} {reason}: version {keep} takes every request")
+            if record.runs_on == "platform":
+                new, old = (kept, dropped) if promote else (dropped, kept)
+                self.service.backend.end_split(new, old, promote, log)
+            else:
+                self.service.backend.publish(kept, log)
+                self._router(record).quit(record.router_pid)
+                log("router stopped: the stable port is served by the model service alone")
             if promote:
                 self.service.state.set_live(name, keep)
             else:
                 self.service.state.update_version(name, drop, status="failed")
-            self._forget(name)
+            self._forget(record)
             self.service.backend.stop(dropped, log)
             self.service.state.update_version(name, drop, handle=dropped.handle)
         return {"name": name, "outcome": reason, "live_version": keep, "split": figures}
@@ -284,8 +339,9 @@ class Rollouts:
         with self._lock(name):
             record = self.record(name)
             if record is not None:
-                Router(self.folder / name).quit(record.router_pid, timeout=5)
-                self._forget(name)
+                if record.runs_on == "router":  # the platform's objects go with the delete
+                    self._router(record).quit(record.router_pid, timeout=5)
+                self._forget(record)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -304,35 +360,49 @@ class Rollouts:
 
     def figures(self, record: Record) -> Json:
         """Both versions side by side: requests, rate, error rate, p95 (from the router's log)."""
+        if record.runs_on == "platform":
+            return {
+                **self._head(record),
+                "router": "none",
+                "stable": unmeasured(record.stable_version),
+                "candidate": unmeasured(record.candidate_version),
+                "agreement": None,
+            }
         with self.reading:
             tally = self.tallies.setdefault(record.name, Tally())
-            answers, tally.offset = read_log(self.folder / record.name / "access.log", tally.offset)
+            answers, tally.offset = read_log(self._router(record).access_log, tally.offset)
             for answer in answers:
                 tally.answers.setdefault(answer.port, []).append(answer)
         ports = {
             int(self._row(record.name, v)["port"]): v
             for v in (record.stable_version, record.candidate_version)
         }
-        sides = {v: _side(tally.answers.get(p, []), v) for p, v in ports.items()}
+        sides = {v: side(tally.answers.get(p, []), v) for p, v in ports.items()}
         stable_port, candidate_port = list(ports)
-        agreement = (
-            _agreement(tally.answers.get(stable_port, []), tally.answers.get(candidate_port, []))
+        compared = (
+            agreement(tally.answers.get(stable_port, []), tally.answers.get(candidate_port, []))
             if record.mode == "shadow"
             else None
         )
         return {
+            **self._head(record),
+            "router": "running" if is_router(record.router_pid) else "stopped",
+            "stable": sides[record.stable_version],
+            "candidate": sides[record.candidate_version],
+            "agreement": compared,
+        }
+
+    def _head(self, record: Record) -> Json:
+        return {
             "mode": record.mode,
             "percent": record.percent,
+            "note": record.note or None,
             "build_id": record.build_id,
             "started_at": _iso(record.started_at),
-            "router": "running" if is_router(record.router_pid) else "stopped",
             "auto_abort": {
                 "max_error_rate": record.max_error_rate,
                 "max_p95_ms": record.max_p95_ms,
             },
-            "stable": sides[record.stable_version],
-            "candidate": sides[record.candidate_version],
-            "agreement": agreement,
         }
 
     def _describe_split(self, record: Record) -> str:
@@ -340,7 +410,7 @@ class Rollouts:
             return (
                 f"{100 - record.percent}% to version {record.stable_version}, "
                 f"{record.percent}% to version {record.candidate_version}"
-            )
+            ) + (f" ({record.note})" if record.note else "")
         return (
             f"version {record.stable_version} answers; {record.percent}% of requests are "
             f"copied to version {record.candidate_version}"
@@ -362,7 +432,8 @@ class Rollouts:
             record = self.record(name)
             if record is None or (record.max_error_rate is None and record.max_p95_ms is None):
                 continue
-            reason = _over(record, self.figures(record)["candidate"])
+            candidate = self.figures(record)["candidate"]
+            reason = over(record.max_error_rate, record.max_p95_ms, candidate)
             if reason:
                 self.abort(name, reason=f"aborted automatically: {reason}")
                 aborted.append(name)
@@ -382,9 +453,16 @@ class Rollouts:
         if not keep_figures:
             self.tallies[record.name] = Tally()
 
-    def _forget(self, name: str) -> None:
-        shutil.rmtree(self.folder / name, ignore_errors=True)
-        self.tallies.pop(name, None)
+    def _forget(self, record: Record) -> None:
+        shutil.rmtree(self.folder / record.name, ignore_errors=True)
+        if record.router_dir:
+            shutil.rmtree(record.router_dir, ignore_errors=True)
+        self.tallies.pop(record.name, None)
+
+    def _router(self, record: Record) -> Router:
+        """The router of a running split: its folder, and the user it runs as."""
+        folder = Path(record.router_dir) if record.router_dir else self.folder / record.name
+        return Router(folder, self.service.backend.router_user() if record.router_dir else None)
 
     def _row(self, name: str, version: int) -> Any:
         return self.service.state.version_row(name, version)
@@ -404,57 +482,6 @@ def _settle(backend: Backend, version: Version, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def _side(answers: list[Answer], version: int) -> Json:
-    times = sorted(a.seconds for a in answers)
-    errors = sum(1 for a in answers if a.status >= 500)
-    recent_from = time.time() - RECENT
-    recent = sum(1 for a in answers if a.at >= recent_from)
-    return {
-        "version": version,
-        "requests": len(answers),
-        "errors": errors,
-        "error_rate": round(errors / len(answers), 4) if answers else None,
-        "p95_ms": round(times[int(0.95 * (len(times) - 1))] * 1000, 2) if times else None,
-        "rate_per_s": round(recent / RECENT, 2),
-    }
-
-
-def _agreement(stable: list[Answer], candidate: list[Answer]) -> Json:
-    """How often the copy's answer equals the stable one (same status and body digest).
-
-    Pairs are joined by nginx's request id; the newest differing requests are listed with
-    their input (empty when it was over the router's 64 KiB body buffer).
-    """
-    answered = {a.request_id: a for a in stable if a.request_id not in ("", "-")}
-    pairs = [(answered[c.request_id], c) for c in candidate if c.request_id in answered]
-    differing = [(s, c) for s, c in pairs if (s.status, s.digest) != (c.status, c.digest)]
-    return {
-        "compared": len(pairs),
-        "agreeing": len(pairs) - len(differing),
-        "rate": round(1 - len(differing) / len(pairs), 4) if pairs else None,
-        "differing": [
-            {
-                "request_id": s.request_id,
-                "input": (s.body or c.body)[:MAX_INPUT_CHARS],
-                "stable_status": s.status,
-                "candidate_status": c.status,
-            }
-            for s, c in differing[-MAX_DIFFERING:]
-        ],
-    }
-
-
-def _over(record: Record, candidate: Json) -> str:
-    if candidate["requests"] < MIN_REQUESTS:
-        return ""
-    rate, p95 = candidate["error_rate"], candidate["p95_ms"]
-    if record.max_error_rate is not None and rate is not None and rate > record.max_error_rate:
-        return f"error rate {rate:.1%} over {record.max_error_rate:.1%}"
-    if record.max_p95_ms is not None and p95 is not None and p95 > record.max_p95_ms:
-        return f"p95 {p95:g} ms over {record.max_p95_ms:g} ms"
-    return ""
-
-
 def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
@@ -464,19 +491,16 @@ def stop_routers(state_dir: Path) -> None:
     folder = state_dir / "rollouts"
     for record in folder.glob("*/split.json") if folder.is_dir() else []:
         with contextlib.suppress(OSError, ValueError, KeyError):
-            Router(record.parent).quit(int(json.loads(record.read_text())["router_pid"]), 5)
+            fields = json.loads(record.read_text())
+            if fields.get("runs_on", "router") == "router":
+                folder = Path(fields.get("router_dir") or record.parent)
+                Router(folder).quit(int(fields["router_pid"]), 5)
 
 
-def _check_router_user(backend: Any, mode: str) -> None:
-    """The router shares the stable port with the live version (SO_REUSEPORT), which the kernel
-    allows only to sockets of one user: Docker containers must then run as the builder's user."""
-    if backend.name != "docker":
-        return
-    user = str(getattr(backend, "options", {}).get("user", "10001:10001")).split(":")[0]
-    if user not in (str(os.geteuid()), "root"):
-        raise InvalidRequest(
-            f"A {mode} on the docker backend needs the model containers to run as the build "
-            f"service's user (uid {os.geteuid()}), because the router and the live version "
-            f"share the stable port; they run as uid {user} (start the builder with "
-            f"-o user={os.geteuid()} to allow rollouts, at the cost of that isolation)."
-        )
+def split_versions(state_dir: Path, name: str) -> set[int]:
+    """The versions a running split of `name` keeps running (none when no split runs)."""
+    try:
+        fields = json.loads((state_dir / "rollouts" / name / "split.json").read_text())
+        return {int(fields["stable_version"]), int(fields["candidate_version"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()

@@ -7,14 +7,17 @@ from typing import Any
 
 SIDE = {
     "type": "object",
-    "description": "What one version answered through the router since the split started",
+    "description": (
+        "What one version answered through the router since the split started (null figures "
+        "where the platform splits the traffic: Kubernetes)"
+    ),
     "properties": {
         "version": {"type": "integer"},
-        "requests": {"type": "integer"},
-        "errors": {"type": "integer", "description": "Answers with status 500 or more"},
+        "requests": {"type": ["integer", "null"]},
+        "errors": {"type": ["integer", "null"], "description": "Answers with status 500 or more"},
         "error_rate": {"type": ["number", "null"]},
         "p95_ms": {"type": ["number", "null"]},
-        "rate_per_s": {"type": "number", "description": "Over the last 30 s"},
+        "rate_per_s": {"type": ["number", "null"], "description": "Over the last 30 s"},
     },
     "required": ["version", "requests", "errors", "error_rate", "p95_ms", "rate_per_s"],
 }
@@ -26,7 +29,14 @@ SPLIT = {
         "percent": {"type": "integer"},
         "build_id": {"type": "string"},
         "started_at": {"type": "string", "format": "date-time"},
-        "router": {"enum": ["running", "stopped"]},
+        "note": {
+            "type": ["string", "null"],
+            "description": "What the split really is, where it differs from percent (a pod ratio)",
+        },
+        "router": {
+            "enum": ["running", "stopped", "none"],
+            "description": "The build service's router; none where the platform splits traffic",
+        },
         "auto_abort": {
             "type": "object",
             "properties": {

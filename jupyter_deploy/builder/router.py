@@ -9,6 +9,11 @@ the builder) that listens on the stable port with SO_REUSEPORT, like the model s
 - shadow: answers every request from the stable version and `mirror`s a copy (or a sample)
   to the candidate, whose answers nginx discards.
 
+The kernel shares a port with SO_REUSEPORT only among sockets of one user, so nginx runs as the
+user of the model services: the build service's own (local backend), or the containers' uid
+(Docker: `Router(folder, user=(uid, gid))`, started by a build service running as root, in a
+folder of its own outside the private state folder, which that user cannot enter).
+
 Weights change with a graceful reload (SIGHUP: new workers take the listeners, old ones finish
 their requests). Ending a split is a graceful quit (SIGQUIT: the listeners close at once, in-flight
 requests finish) once a model service listens on the stable port again. Every request, and every
@@ -30,6 +35,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -143,12 +149,22 @@ http {{
 
 
 class Router:
-    """One nginx for one deployment's split; its files live in `folder`."""
+    """One nginx for one deployment's split; its files live in `folder`. With `user`
+    (uid, gid), nginx runs as that user and the folder is made theirs."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, user: tuple[int, int] | None = None) -> None:
         self.folder = folder
         self.config = folder / "nginx.conf"
         self.access_log = folder / "access.log"
+        self.user = user
+
+    def _as_user(self) -> dict[str, Any]:
+        """Popen arguments that run nginx as the router's user (none: as the build service)."""
+        if self.user is None:
+            return {}
+        for path in (self.folder, *self.folder.rglob("*")):
+            os.chown(path, *self.user)
+        return {"user": self.user[0], "group": self.user[1], "extra_groups": []}
 
     def start(self, split: Split, public_port: int, control_port: int) -> int:
         """Write the configuration, start nginx and wait until it listens; its pid."""
@@ -159,11 +175,12 @@ class Router:
         self._check(binary)
         with open(self.folder / "nginx.out", "ab") as out:
             child = subprocess.Popen(
-                [binary, "-c", str(self.config), "-p", str(self.folder)],
+                [binary, *self._files()],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                **self._as_user(),
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -205,11 +222,17 @@ class Router:
                 lines += path.read_text(errors="replace").splitlines()[-5:]
         return " | ".join(lines) or "no output"
 
+    def _files(self) -> list[str]:
+        """nginx's configuration, prefix and start-up error log (not the system's)."""
+        error_log = str(self.folder / "error.log")
+        return ["-e", error_log, "-c", str(self.config), "-p", str(self.folder)]
+
     def _check(self, binary: str) -> None:
         done = subprocess.run(
-            [binary, "-t", "-q", "-c", str(self.config), "-p", str(self.folder)],
+            [binary, "-t", "-q", *self._files()],
             capture_output=True,
             text=True,
+            **self._as_user(),
         )
         if done.returncode != 0:
             raise BuildFailed(f"The router's configuration is invalid: {done.stderr.strip()}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from jupyter_deploy.builder.backends.base import Version
 from jupyter_deploy.builder.core import free_port
 from jupyter_deploy.builder.pipeline import BuildLog
+from jupyter_deploy.builder.rollout import split_versions
 
 if TYPE_CHECKING:
     from jupyter_deploy.builder.core import BuildService
@@ -107,10 +108,12 @@ def _readopt(service: BuildService, name: str) -> str:
 
 
 def _stop_orphans(service: BuildService, name: str, live: int | None) -> None:
-    """Stop versions that still run but are not live (a builder killed while retiring one)."""
+    """Stop versions that still run but are not live (a builder killed while retiring one),
+    except the new version of a running canary or shadow (its router keeps serving it)."""
+    keep = {live, *split_versions(service.state.root, name)}
     for row in service.state.versions(name):
         version = service._version(row)
-        if row["version"] != live and service.backend.is_running(version):
+        if row["version"] not in keep and service.backend.is_running(version):
             service.backend.stop(version, BuildLog(service.state, f"restart-{name}"))
 
 

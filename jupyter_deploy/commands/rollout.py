@@ -37,8 +37,13 @@ def describe_split(split: dict[str, Any] | None) -> list[str]:
     verb = "gets" if split["mode"] == "canary" else "gets copies of"
     candidate = split["candidate"]["version"]
     lines = [f"{split['mode']}: version {candidate} {verb} {split['percent']}% of requests"]
+    if split.get("note"):
+        lines.append(f"  ({split['note']})")
     for role in ("stable", "candidate"):
         side = split[role]
+        if side["requests"] is None:
+            lines.append(f"  {role:<9} v{side['version']:<4} (figures: the platform's metrics)")
+            continue
         errors = "-" if side["error_rate"] is None else f"{side['error_rate']:.1%}"
         p95 = "-" if side["p95_ms"] is None else f"{side['p95_ms']:g} ms"
         lines.append(

@@ -63,6 +63,7 @@ export function SplitView(props: ISplitViewProps): JSX.Element {
         {split.mode === 'canary' ? 'Canary' : 'Shadow'}: version{' '}
         {split.candidate.version} {verb} {split.percent}% of requests
       </h3>
+      {split.note && <p className="jp-Deploy-splitNote">{split.note}</p>}
       <table className="jp-Deploy-splitTable">
         <thead>
           <tr>
@@ -105,8 +106,8 @@ export function SplitView(props: ISplitViewProps): JSX.Element {
 type Row = [string, (side: Wire.ISplitSide) => string];
 
 const ROWS: Row[] = [
-  ['Requests', side => String(side.requests)],
-  ['Rate', side => `${side.rate_per_s}/s`],
+  ['Requests', side => (side.requests === null ? '-' : String(side.requests))],
+  ['Rate', side => (side.rate_per_s === null ? '-' : `${side.rate_per_s}/s`)],
   [
     'Errors',
     side =>

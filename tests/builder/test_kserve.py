@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes_helpers import RecordedAPI, recorded, recorded_backend, serving
+from kubernetes_helpers import KServeAPI, recorded_backend, serving
 
 from jupyter_deploy.builder.backends import make_backend
 from jupyter_deploy.builder.backends.base import Version
@@ -69,19 +69,6 @@ def version(number: int, tmp_path: Path) -> Version:
     """A version of the deployment `iris`."""
     image = {"image": f"reg.test/iris:v{number}"}
     return Version("iris", number, tmp_path, "0" * 64, 8000, 8000, image)
-
-
-class KServeAPI(RecordedAPI):
-    """The recorded API server, answering InferenceServices with KServe's Ready status."""
-
-    def rolled_out(self, body: Json) -> Json:
-        if body.get("kind") == "InferenceService":
-            name = "stalled" if self.stall else "ready"
-            status = recorded(f"inferenceservice-status-{name}")
-            status["observedGeneration"] = body["metadata"]["generation"]
-            body["status"] = status
-            return body
-        return super().rolled_out(body)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from builder_helpers import BACKEND_OPTIONS, BuilderProcess, Load, bundle_tarbal
 from compiler_helpers import code, make_notebook
 
 from jupyter_deploy.builder.client import BuilderClient
+from jupyter_deploy.builder.router import is_router
 from jupyter_deploy.compiler import compile_notebook
 from jupyter_deploy.errors import DeployError
 
@@ -32,16 +34,13 @@ SPLIT_SAMPLE = 2000
 def builder(tmp_path: Path, backend_name: str) -> Iterator[BuilderProcess]:
     """A build service process on each backend (stopping the routers it left, if any)."""
     state = tmp_path / "state"
-    options = BACKEND_OPTIONS[backend_name]
-    if backend_name == "docker":  # the router and the containers share the stable port
-        options = (*options, "--option", f"user={os.geteuid()}")
-    process = BuilderProcess(state, options=options).start()
+    process = BuilderProcess(state, options=BACKEND_OPTIONS[backend_name]).start()
     try:
         yield process
     finally:
         process.stop()
-        for pid_file in state.glob("rollouts/*/nginx.pid"):
-            os.kill(int(pid_file.read_text()), 9)
+        for pid in routers(state):
+            os.killpg(pid, 9)  # the master and its workers (their own session)
         cleanup(state)
 
 
@@ -63,16 +62,28 @@ def wait_for_answers(load: Load, count: int, timeout: float = 300) -> None:
 
 
 def routers(state: Path) -> list[int]:
-    """Pids of nginx processes running with a configuration under this builder's state."""
+    """Pids of nginx processes of this builder's splits (their folders are in its records, or
+    under its state)."""
+    folders = [str(state)] + [
+        json.loads(record.read_text()).get("router_dir") or str(state)
+        for record in state.glob("rollouts/*/split.json")
+    ]
     found = []
     for pid_dir in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (pid_dir / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"nginx" in cmdline and str(state).encode() in cmdline:
+        if b"nginx" in cmdline and any(folder.encode() in cmdline for folder in folders):
             found.append(int(pid_dir.name))
     return found
+
+
+def user_of(pid: int) -> tuple[str, str]:
+    """The real uid and gid of a process."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return fields["Uid"].split()[0], fields["Gid"].split()[0]
 
 
 def router_running(client: BuilderClient) -> bool:
@@ -135,6 +146,35 @@ def test_canary_promote_canary_abort_shadow_fail_no_request(builder: BuilderProc
     assert client.deployment("double")["split"] is None and routers(builder.state) == []
     statuses = [v["status"] for v in client.deployment("double")["versions"]]
     assert statuses == ["retired", "live", "failed", "failed"]
+
+
+def test_a_builder_restart_during_a_canary_keeps_the_split_serving_and_promote_works(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    url = deploy(client, 2)["url"]
+    # Given a 10% canary under continuous load
+    deploy(client, 3, canary=10)
+    with Load(f"{url}/predict", {"x": 1}) as load:
+        wait_for_answers(load, 100)
+        # When the build service is killed (as a crash would) and started again on its state
+        builder.kill()
+        wait_for_answers(load, 200)  # meanwhile the router and both versions keep serving
+        builder.start()
+        # Then the new build service knows the split and leaves both versions running
+        split = client.deployment("double")["split"]
+        assert split is not None and split["router"] == "running"
+        assert (split["stable"]["version"], split["candidate"]["version"]) == (1, 2)
+        start = len(load.answers)
+        wait_for_answers(load, 500)
+        assert set(load.answers[start : start + 500]) == {2, 3}
+        # And promote works from it: every answer then comes from the new version
+        assert client.promote("double")["live_version"] == 2
+        wait_for_answers(load, 50)
+        assert set(load.answers[-40:]) == {3}
+    # And not one request failed at the stable URL, and no router is left
+    assert load.failures == []
+    assert client.deployment("double")["split"] is None and routers(builder.state) == []
 
 
 def test_a_canary_over_its_error_rate_is_aborted_automatically(builder: BuilderProcess) -> None:
@@ -260,19 +300,57 @@ def test_a_sampled_shadow_copies_about_its_share_of_the_requests(
 
 
 @pytest.mark.docker
-def test_a_docker_rollout_with_containers_of_another_user_is_refused_naming_the_fix(
-    tmp_path: Path,
+def test_a_docker_canary_runs_its_router_as_the_containers_user_and_fails_no_request(
+    tmp_path: Path, docker_base_image: str
 ) -> None:
     # Given a docker builder whose model containers run as their own non-root user (the default)
+    state = tmp_path / "state"
+    process = BuilderProcess(state, options=BACKEND_OPTIONS["docker"]).start()
+    try:
+        client = process.client()
+        url = deploy(client, 2)["url"]
+        with Load(f"{url}/predict", {"x": 1}) as load:
+            wait_for_answers(load, 50)
+            # When a 10% canary starts under load
+            deploy(client, 3, canary=10)
+            # Then its router runs as the containers' user (uid 10001), outside the state folder
+            (pid,) = routers(state)
+            assert user_of(pid) == ("10001", "10001")
+            start = len(load.answers)
+            wait_for_answers(load, 1000)
+            share = load.answers[start : start + 1000].count(3) / 1000
+            print(f"docker canary 10%: {share:.1%} of 1000 answers from the new version")
+            assert 0.07 <= share <= 0.13, share
+            # When it is promoted
+            assert client.promote("double")["live_version"] == 2
+            wait_for_answers(load, 50)
+            assert set(load.answers[-40:]) == {3}
+        # Then not one request failed, and the router and its folder are gone
+        assert load.failures == [] and not is_router(pid)
+        assert not list(Path(tempfile.gettempdir()).glob("jupyter-deploy-router-double-*"))
+    finally:
+        process.stop()
+        for pid in routers(state):
+            os.killpg(pid, 9)  # the master and its workers (their own session)
+        cleanup(state)
+
+
+@pytest.mark.docker
+def test_a_docker_rollout_with_a_container_user_by_name_is_refused_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    # Given a docker builder whose containers run as a user given by name
     if not shutil.which("docker") or os.system("docker info >/dev/null 2>&1") != 0:
         pytest.skip("no Docker engine")
-    process = BuilderProcess(tmp_path / "state", options=BACKEND_OPTIONS["docker"]).start()
+    options = (*BACKEND_OPTIONS["docker"], "--option", "user=nobody")
+    process = BuilderProcess(tmp_path / "state", options=options).start()
     try:
         # When a canary is asked for
         with pytest.raises(DeployError) as refused:
             process.client().create_build("double", bundle_tarball(2), canary=10)
         # Then it is refused at once, saying why and what to set
         assert refused.value.http_status == 400
-        assert "share the stable port" in str(refused.value) and "-o user=" in str(refused.value)
+        assert "runs its router as the containers' user" in str(refused.value)
+        assert "-o user=UID:GID" in str(refused.value)
     finally:
         process.stop()

@@ -4,6 +4,9 @@ The pipeline (jupyter_deploy/builder/pipeline.py) runs, for each new version:
     prepare -> start -> (wait for /readyz at private_url) -> (smoke test) -> publish -> stop(old)
 and on builder start-up calls `is_running` on every version it believes live, restarting the
 ones that are gone. Methods are synchronous; the pipeline runs them in worker threads.
+Canary and shadow splits (builder/rollout.py) ask a backend whom the router runs as
+(`router_user`) and what it refuses (`check_split`); a backend whose platform splits traffic
+itself (`splits_itself`, Kubernetes) runs the split with `start_split`/`set_split`/`end_split`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class Backend(ABC):
     checks_itself: ClassVar[bool] = False
     """True when `start` itself waits for readiness and the smoke test (e.g. Kubernetes probes),
     so the pipeline does not reach the version over HTTP."""
+    splits_itself: ClassVar[bool] = False
+    """True when the platform splits a stable URL's traffic between two versions (a canary:
+    `start_split`, `set_split`, `end_split`); False when the build service's router does
+    (builder/rollout.py, docs/rollouts.md)."""
 
     def __init__(self, state_dir: Path, options: Mapping[str, Any] | None = None) -> None:
         self.state_dir = state_dir
@@ -91,6 +98,32 @@ class Backend(ABC):
     def service_logs(self, version: Version) -> str:
         """The model service's own output, for the build log on failure."""
         return ""
+
+    def router_user(self) -> tuple[int, int] | None:
+        """The (uid, gid) a split's router runs as to share the stable port with this backend's
+        model services (SO_REUSEPORT works within one user); None: the build service's own."""
+        return None
+
+    def check_split(self, mode: str) -> None:  # noqa: B027 - optional hook
+        """Refuse (InvalidRequest, naming what to do) a `canary` or `shadow` this backend cannot
+        run, before anything is built."""
+
+    def start_split(
+        self, mode: str, percent: int, new: Version, old: Version | None, log: LogFn
+    ) -> str:
+        """(`splits_itself`) Start `new` beside `old`, which keeps serving, for about `percent` %
+        of the stable URL's requests; wait until it is ready (its probes are the smoke test).
+        `old` is None only in a dry run. What the split really is, as one line."""
+        raise NotImplementedError(f"the {self.name} backend runs splits through the router")
+
+    def set_split(self, percent: int, new: Version, old: Version, log: LogFn) -> str:
+        """(`splits_itself`) Give `new` about `percent` % now; what the split is, as one line."""
+        raise NotImplementedError(f"the {self.name} backend runs splits through the router")
+
+    def end_split(self, new: Version, old: Version, promote: bool, log: LogFn) -> None:
+        """(`splits_itself`) Promote: `new` serves every request. Abort: `old` serves every
+        request and what ran `new` is removed."""
+        raise NotImplementedError(f"the {self.name} backend runs splits through the router")
 
     def remove(self, deployment: str, log: LogFn) -> None:  # noqa: B027 - optional hook
         """Remove what the deployment left besides its versions (images, environments)."""

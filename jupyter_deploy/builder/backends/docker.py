@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.traffic import LOG_ENV, request_log_dir
-from jupyter_deploy.errors import BackendUnavailable, BuildFailed
+from jupyter_deploy.errors import BackendUnavailable, BuildFailed, SplitUnsupported
 
 DEFAULT_BASE = "python:3.11-slim"
 LABEL = "jupyter-deploy.deployment"
@@ -246,6 +246,35 @@ class DockerBackend(Backend):
             "nano_cpus": int(float(self.options.get("cpus", 1.0)) * 1e9),
             "pids_limit": int(self.options.get("pids", 256)),
         }
+
+    def router_user(self) -> tuple[int, int] | None:
+        """The containers' uid and gid (option `user`) when they are not the build service's:
+        the router runs as them to share the stable port (docs/rollouts.md)."""
+        uid, _, gid = str(self.options.get("user", USER)).partition(":")
+        number = 0 if uid == "root" else int(uid)
+        group = int(gid) if gid.isdigit() else number
+        return None if (number, group) == (os.geteuid(), os.getegid()) else (number, group)
+
+    def check_split(self, mode: str) -> None:
+        """A split's router must run as the containers' user: their uid must be a number, and
+        the build service must be root to start it as another user."""
+        user = str(self.options.get("user", USER))
+        uid, _, gid = user.partition(":")
+        if not (uid.isdigit() or uid == "root") or not (gid == "" or gid.isdigit()):
+            raise SplitUnsupported(
+                f"A {mode} on the docker backend runs its router as the containers' user, so "
+                f"that user must be numeric (uid:gid), not {user!r}: start the builder with "
+                "-o user=UID:GID."
+            )
+        if self.router_user() is not None and os.geteuid() != 0:
+            raise SplitUnsupported(
+                f"A {mode} on the docker backend runs its router as the containers' user "
+                f"({user}), because the router and the live version share the stable port "
+                f"(SO_REUSEPORT works within one user), and only a build service running as root "
+                f"can start it as another user; this one runs as uid {os.geteuid()}. Run the "
+                f"builder as root, or its containers as its own user (-o user={os.geteuid()}), "
+                "at the cost of that isolation."
+            )
 
     def private_url(self, version: Version) -> str:
         """The container's own port (host network)."""

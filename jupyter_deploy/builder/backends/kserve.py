@@ -11,6 +11,14 @@ KServe scale to zero in Serverless mode), `canary_percent` (unset: a new version
 traffic once ready; N: it takes N % and the previous ready revision keeps the rest),
 `kserve_mode` (`Serverless` or `RawDeployment`, the `serving.kserve.io/deploymentMode`
 annotation; unset: the cluster's default).
+
+A canary (`deploy --canary PERCENT`, docs/rollouts.md) sets `canaryTrafficPercent: PERCENT` with
+the new predictor: KServe sends PERCENT of the requests to the new revision and the rest to the
+last rolled-out one. The `jupyter-deploy/version` annotation keeps naming the version that
+serves the rest (`jupyter-deploy/canary-version` names the new one) until the end:
+promote removes `canaryTrafficPercent` (the new revision takes 100%); abort sets it to 0 (all
+traffic back on the previous revision at once), then applies the previous version's predictor
+again. KServe runs canaries in Serverless mode only; a shadow is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import json
 import time
 from typing import Any, ClassVar
 
+from jupyter_deploy.builder.backends import kubernetes_canary
 from jupyter_deploy.builder.backends.base import LogFn, Version
 from jupyter_deploy.builder.backends.kubernetes import (
     ROLLOUT_TIMEOUT,
@@ -27,16 +36,17 @@ from jupyter_deploy.builder.backends.kubernetes import (
     manifests,
     object_name,
 )
-from jupyter_deploy.errors import BuildFailed
+from jupyter_deploy.errors import BuildFailed, SplitUnsupported
 
 API = "serving.kserve.io/v1beta1"
 PORT = 8080  # KServe's port for a custom predictor container
 CONTAINER = "kserve-container"
+CANARY = "jupyter-deploy/canary-version"
 
 
 def inference_service(version: Version, image: str, options: dict[str, Any]) -> dict[str, Any]:
     """The InferenceService of one version: the Kubernetes backend's pod, as a custom predictor."""
-    deployment = manifests(version, image, options)[0]
+    deployment = next(o for o in manifests(version, image, options) if o["kind"] == "Deployment")
     pod = copy.deepcopy(deployment["spec"]["template"])
     container = pod["spec"]["containers"][0]
     container.update(
@@ -95,13 +105,79 @@ class KServeBackend(KubernetesBackend):
         _, path = self._paths(item)
         previous = self._call("GET", path, ok_missing=True)
         self._apply(item, log)
+        self._roll_out(version, log, previous, lambda before: self._put_back(path, before, log))
 
-        def restore(before: dict[str, Any]) -> None:
-            log("patching the InferenceService back to the previous predictor")
-            back = {"metadata": {"annotations": before["metadata"].get("annotations", {})}}
-            self._call("PATCH", path, body={**back, "spec": before["spec"]}, merge=True)
+    def check_split(self, mode: str) -> None:
+        """A canary needs Serverless mode (KServe's own rule); a shadow is refused."""
+        kubernetes_canary.check(mode, "KServe")
+        if str(self.options.get("kserve_mode") or "").lower() in ("rawdeployment", "standard"):
+            raise SplitUnsupported(
+                "KServe runs canaries (canaryTrafficPercent) in Serverless mode only, and this "
+                f"build service asks for {self.options['kserve_mode']} (-o kserve_mode): deploy "
+                "without --canary, or use the plain target (no -o target), whose canary is a "
+                "second Deployment."
+            )
 
-        self._roll_out(version, log, previous, restore)
+    def start_split(
+        self, mode: str, percent: int, new: Version, old: Version | None, log: LogFn
+    ) -> str:
+        """Apply the new predictor with canaryTrafficPercent; wait until KServe reports Ready."""
+        image = new.handle.get("image") or self.image(new)
+        item = inference_service(new, image, {**self.options, "canary_percent": percent})
+        annotations = item["metadata"]["annotations"]
+        annotations[CANARY] = str(new.version)
+        if old is not None:  # the version that serves the rest stays the one named
+            annotations["jupyter-deploy/version"] = str(old.version)
+        note = f"canary {percent}%: KServe's canaryTrafficPercent (the previous revision the rest)"
+        if self.options.get("dry_run"):
+            import yaml
+
+            log(f"dry run: {note}; this InferenceService would be applied")
+            log(yaml.safe_dump(json.loads(json.dumps(item)), sort_keys=False))
+            raise BuildFailed("Dry run: the manifest is in the build log; nothing was applied.")
+        _, path = self._paths(item)
+        previous = self._call("GET", path, ok_missing=True)
+        log(note)
+        self._apply(item, log)
+        self._roll_out(new, log, previous, lambda before: self._put_back(path, before, log))
+        return note
+
+    def set_split(self, percent: int, new: Version, old: Version, log: LogFn) -> str:
+        """Another canaryTrafficPercent (KServe moves the traffic; no pod restarts)."""
+        patch = {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
+        self._call("PATCH", self._path_of(new.deployment), body=patch, merge=True)
+        note = f"canary {percent}%: canaryTrafficPercent {percent}"
+        log(note)
+        return note
+
+    def end_split(self, new: Version, old: Version, promote: bool, log: LogFn) -> None:
+        """Promote: no canaryTrafficPercent (100% to the new revision). Abort: 0 at once, then
+        the previous version's predictor again."""
+        path = self._path_of(new.deployment)
+        if promote:
+            annotations = {"jupyter-deploy/version": str(new.version), CANARY: None}
+            patch = {"metadata": {"annotations": annotations}}
+            body = {**patch, "spec": {"predictor": {"canaryTrafficPercent": None}}}
+            self._call("PATCH", path, body=body, merge=True)
+            log("canaryTrafficPercent removed: the new revision takes every request")
+            self._wait_rollout(new, log)
+            return
+        body = {"spec": {"predictor": {"canaryTrafficPercent": 0}}}
+        self._call("PATCH", path, body=body, merge=True)
+        log("canaryTrafficPercent 0: every request on the previous revision")
+        options = {k: v for k, v in self.options.items() if k != "canary_percent"}
+        item = inference_service(old, old.handle.get("image") or self.image(old), options)
+        self._put_back(path, item, log)
+        self._wait_rollout(old, log)
+
+    def _put_back(self, path: str, before: dict[str, Any], log: LogFn) -> None:
+        """Patch the InferenceService back to `before` (a merge patch: what it lacks, removed)."""
+        log("patching the InferenceService back to the previous predictor")
+        annotations = {CANARY: None, **before["metadata"].get("annotations", {})}
+        predictor = {"canaryTrafficPercent": None, **before["spec"]["predictor"]}
+        spec = {**before["spec"], "predictor": predictor}
+        body = {"metadata": {"annotations": annotations}, "spec": spec}
+        self._call("PATCH", path, body=body, merge=True)
 
     def stable_url(self, deployment: str, public_port: int) -> str:
         """The predictor's cluster-local URL (or `url_template`, e.g. KServe's ingress host)."""
@@ -135,7 +211,7 @@ class KServeBackend(KubernetesBackend):
     def _get_service(self, deployment: str) -> dict[str, Any] | None:
         return self._call("GET", self._path_of(deployment), ok_missing=True)
 
-    def _wait_rollout(self, version: Version, log: LogFn) -> None:
+    def _wait_rollout(self, version: Version, log: LogFn, name: str = "") -> None:
         deadline = time.monotonic() + float(self.options.get("rollout_timeout", ROLLOUT_TIMEOUT))
         while time.monotonic() < deadline:
             body = self._get_service(version.deployment) or {}

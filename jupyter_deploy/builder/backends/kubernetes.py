@@ -19,178 +19,42 @@ own probe: /readyz, then the example input through /predict) passes, so a broken
 takes traffic and the old pods keep serving. The builder waits for the rollout; if it does
 not complete, the template is patched back. Rollback patches back an earlier version's image
 (each pod template carries its version as a label; ReplicaSets keep the revisions).
+
+A canary (`deploy --canary PERCENT`) runs as a second Deployment beside the stable one, in a pod
+ratio (kubernetes_canary.py); the objects themselves are made in kubernetes_manifests.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from jupyter_deploy.builder.backends import kubernetes_canary as canary
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.backends.docker import DockerBackend, image_tag
+from jupyter_deploy.builder.backends.kubernetes_manifests import (
+    PORT,
+    env_secret,
+    manifests,
+    object_name,
+    pod_security,
+    redacted,
+)
 from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
-PORT = 8000
+__all__ = [
+    "PORT",
+    "KubernetesBackend",
+    "env_secret",
+    "manifests",
+    "object_name",
+    "pod_security",
+    "redacted",
+]
 ROLLOUT_TIMEOUT = 600.0
-
-
-def object_name(deployment: str) -> str:
-    """The Kubernetes name of a deployment's objects (a DNS label: at most 63 characters)."""
-    name = f"jd-{deployment}"
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha256(deployment.encode()).hexdigest()[:8]
-    return f"{name[:54].rstrip('-')}-{digest}"
-
-
-def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dict[str, Any]]:
-    """Deployment, Service and HorizontalPodAutoscaler for one version of a deployment."""
-    name, namespace = object_name(version.deployment), options.get("namespace", "default")
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "jupyter-deploy"}
-    pod_labels = {**labels, "jupyter-deploy/version": f"v{version.version}"}
-    metadata = {"name": name, "namespace": namespace, "labels": labels}
-    resources = {
-        "cpu": str(options.get("cpu", "250m")),
-        "memory": str(options.get("memory", "512Mi")),
-    }
-    container = {
-        "name": "model",
-        "image": image,
-        "args": ["--host", "0.0.0.0", "--port", str(PORT)],
-        "ports": [{"name": "http", "containerPort": PORT}],
-        "env": [{"name": "JUPYTER_DEPLOY_REQUEST_LOG", "value": "stdout"}],  # docs/traffic.md
-        "readinessProbe": {
-            "exec": {
-                "command": [
-                    "python3",
-                    "-m",
-                    "jupyter_deploy_runtime.probe",
-                    "--port",
-                    str(PORT),
-                    "--bundle",
-                    "/srv/model",
-                ]
-            },
-            "initialDelaySeconds": 1,
-            "periodSeconds": 5,
-            "timeoutSeconds": 30,
-        },
-        "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": "http"},
-            "initialDelaySeconds": 10,
-            "periodSeconds": 10,
-        },
-        "resources": {
-            "requests": resources,
-            "limits": {
-                "cpu": str(options.get("cpu_limit", "1")),
-                "memory": str(options.get("memory_limit", resources["memory"])),
-            },
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-        },
-    }
-    pod_annotations: dict[str, str] = {}
-    extra: list[dict[str, Any]] = []
-    if version.env:
-        secret = env_secret(version, metadata)
-        container["envFrom"] = [{"secretRef": {"name": secret["metadata"]["name"]}}]
-        digest = hashlib.sha256(json.dumps(version.env, sort_keys=True).encode()).hexdigest()
-        pod_annotations["jupyter-deploy/env-sha256"] = digest[:16]  # a change rolls the pods
-        extra.append(secret)
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {**metadata, "annotations": {"jupyter-deploy/version": str(version.version)}},
-        "spec": {
-            "replicas": int(options.get("replicas", 2)),
-            "revisionHistoryLimit": 20,
-            "selector": {"matchLabels": labels},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
-            "template": {
-                "metadata": {"labels": pod_labels, "annotations": pod_annotations},
-                "spec": {
-                    "containers": [container],
-                    "terminationGracePeriodSeconds": 30,
-                    "automountServiceAccountToken": False,
-                    "securityContext": pod_security(options),
-                },
-            },
-        },
-    }
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata,
-        "spec": {
-            "selector": labels,
-            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
-        },
-    }
-    autoscaler = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": metadata,
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicas": int(options.get("replicas", 2)),
-            "maxReplicas": int(options.get("max_replicas", 5)),
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {
-                            "type": "Utilization",
-                            "averageUtilization": int(options.get("cpu_target", 70)),
-                        },
-                    },
-                }
-            ],
-        },
-    }
-    return [*extra, deployment, service, autoscaler]
-
-
-def pod_security(options: dict[str, Any]) -> dict[str, Any]:
-    """Pods run as a non-root user (option `user`, `uid:gid`), with the default seccomp."""
-    uid, _, gid = str(options.get("user", "10001:10001")).partition(":")
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": int(uid),
-        "runAsGroup": int(gid or uid),
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def env_secret(version: Version, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The Secret that holds the deployment's API keys and secrets (its pods' environment)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {**metadata, "name": f"{metadata['name'][:59]}-env"},
-        "type": "Opaque",
-        "stringData": dict(version.env),
-    }
-
-
-def redacted(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The manifests with every Secret value hidden (for logs and dry runs)."""
-    plain: list[dict[str, Any]] = json.loads(json.dumps(objects))
-    for item in plain:
-        if item["kind"] == "Secret":
-            item["stringData"] = {key: "<hidden>" for key in item.get("stringData", {})}
-    return plain
 
 
 class KubernetesBackend(Backend):
@@ -198,6 +62,7 @@ class KubernetesBackend(Backend):
 
     name: ClassVar[str] = "kubernetes"
     checks_itself: ClassVar[bool] = True
+    splits_itself: ClassVar[bool] = True
 
     def __init__(self, state_dir: Path, options: Any = None, api_client: Any = None) -> None:
         super().__init__(state_dir, options)
@@ -311,6 +176,24 @@ class KubernetesBackend(Backend):
     def stop(self, version: Version, log: LogFn) -> None:
         """The rolling update retired the old pods; nothing is left to stop for one version."""
 
+    def check_split(self, mode: str) -> None:
+        """A canary runs as a second Deployment; a shadow is refused (no proxy to copy)."""
+        canary.check(mode, "Kubernetes")
+
+    def start_split(
+        self, mode: str, percent: int, new: Version, old: Version | None, log: LogFn
+    ) -> str:
+        """The canary as `<name>-canary` beside the pinned stable Deployment (a pod ratio)."""
+        return canary.start(self, percent, new, log)
+
+    def set_split(self, percent: int, new: Version, old: Version, log: LogFn) -> str:
+        """Another pod ratio."""
+        return canary.rescale(self, percent, new, log)
+
+    def end_split(self, new: Version, old: Version, promote: bool, log: LogFn) -> None:
+        """Roll the new template out (promote) or scale back (abort); delete the canary."""
+        canary.end(self, new, old, promote, log)
+
     def is_running(self, version: Version) -> bool:
         """The Deployment runs this version's template and has available pods."""
         body = self._get_deployment(version.deployment)
@@ -365,7 +248,8 @@ class KubernetesBackend(Backend):
             return f"(no pod output: {error})"
 
     def remove(self, deployment: str, log: LogFn) -> None:
-        """Delete the Deployment, Service and HorizontalPodAutoscaler."""
+        """Delete the Deployment (and a canary's), Service and HorizontalPodAutoscaler."""
+        canary.remove(self, deployment, log)
         name = object_name(deployment)
         for path in (
             f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers/{name}",
@@ -415,10 +299,13 @@ class KubernetesBackend(Backend):
         }
         self._call("PATCH", path, body=patch, merge=True)
 
-    def _wait_rollout(self, version: Version, log: LogFn) -> None:
+    def _wait_rollout(self, version: Version, log: LogFn, name: str = "") -> None:
+        """Until the Deployment (or the one called `name`) has all its pods ready and updated."""
         deadline = time.monotonic() + float(self.options.get("rollout_timeout", ROLLOUT_TIMEOUT))
+        name = name or object_name(version.deployment)
+        _, path = self._paths({"kind": "Deployment", "metadata": {"name": name}})
         while time.monotonic() < deadline:
-            body = self._get_deployment(version.deployment) or {}
+            body = self._call("GET", path, ok_missing=True) or {}
             spec, status = body.get("spec", {}), body.get("status", {})
             wanted = int(spec.get("replicas", 1))
             done = (
