@@ -173,3 +173,55 @@ def test_remove_deletes_the_inference_service(
     backend.start(version(1, tmp_path), lambda _: None)
     backend.remove("iris", lambda _: None)
     assert api.objects == {}
+
+
+def test_a_deployment_with_keys_gets_its_secret_applied_before_the_inference_service(
+    backend: KServeBackend, api: KServeAPI, tmp_path: Path
+) -> None:
+    # Given version 1 of iris with an API key and a secret (its pods' environment)
+    first = version(1, tmp_path)
+    first.env = {"JUPYTER_DEPLOY_API_KEYS": "k-one", "DB_PASSWORD": "pw"}
+    # When it starts on the KServe target
+    backend.start(first, lambda _: None)
+    # Then the Secret the predictor names was created, before the InferenceService
+    secrets = "/api/v1/namespaces/models/secrets"
+    isvcs = "/apis/serving.kserve.io/v1beta1/namespaces/models/inferenceservices"
+    writes = [(m, p) for m, p, _ in api.requests if m != "GET"]
+    assert writes == [("POST", secrets), ("POST", isvcs)]
+    assert api.objects[f"{secrets}/jd-iris-env"]["stringData"] == first.env
+    predictor = api.objects[f"{isvcs}/jd-iris"]["spec"]["predictor"]
+    assert predictor["containers"][0]["envFrom"] == [{"secretRef": {"name": "jd-iris-env"}}]
+    sdk_model(api.objects[f"{isvcs}/jd-iris"], "V1beta1InferenceService")
+    # When the key is revoked and the version starts again (a restart)
+    again = version(1, tmp_path)
+    again.env = {"DB_PASSWORD": "pw"}
+    backend.start(again, lambda _: None)
+    # Then the Secret is replaced whole (the revoked key gone), and the predictor's environment
+    # hash changed, so KServe rolls new pods that read it
+    assert api.objects[f"{secrets}/jd-iris-env"]["stringData"] == {"DB_PASSWORD": "pw"}
+    digest = "jupyter-deploy/env-sha256"
+    rolled = api.objects[f"{isvcs}/jd-iris"]["spec"]["predictor"]["annotations"]
+    assert rolled[digest] != predictor["annotations"][digest]
+    # And remove deletes the Secret with the InferenceService
+    backend.remove("iris", lambda _: None)
+    assert api.objects == {}
+
+
+def test_a_dry_run_shows_the_secret_with_its_values_hidden(tmp_path: Path) -> None:
+    import yaml
+
+    # Given the KServe target in dry-run mode and a version with an API key
+    backend = KServeBackend(tmp_path, {"dry_run": True, "namespace": "models", "target": "kserve"})
+    keyed = version(1, tmp_path)
+    keyed.env = {"JUPYTER_DEPLOY_API_KEYS": "k-one"}
+    lines: list[str] = []
+    # When it starts
+    with pytest.raises(BuildFailed, match="Dry run"):
+        backend.start(keyed, lines.append)
+    # Then the log shows the Secret (no value) and the InferenceService that names it
+    secret, item = yaml.safe_load_all(lines[1])
+    assert secret["kind"] == "Secret"
+    assert secret["stringData"] == {"JUPYTER_DEPLOY_API_KEYS": "<hidden>"}
+    assert "k-one" not in "\n".join(lines)
+    container = item["spec"]["predictor"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]

@@ -5,6 +5,9 @@ default. The image is the one the Kubernetes backend builds and pushes; it runs 
 predictor (`kserve-container` on port 8080) and speaks the Open Inference Protocol v2 beside
 /predict, so KServe's probes and clients work. Traffic and scaling then come from KServe:
 
+A deployment's API keys and secrets reach the predictor through the same Secret the plain target
+applies (`jd-<name>-env`, applied first by the same code, shown with hidden values in a dry run).
+
 Options (besides the Kubernetes backend's registry, namespace, kubeconfig, cpu, memory,
 max_replicas, url_template, rollout_timeout, poll_seconds, dry_run): `min_replicas` (1; 0 lets
 KServe scale to zero in Serverless mode), `canary_percent` (unset: a new version takes all
@@ -24,7 +27,6 @@ again. KServe runs canaries in Serverless mode only; a shadow is refused.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from typing import Any, ClassVar
 
@@ -63,6 +65,8 @@ def inference_service(version: Version, image: str, options: dict[str, Any]) -> 
         "labels": pod["metadata"]["labels"],
         "containers": [container],
     }
+    if pod["metadata"].get("annotations"):  # the environment's hash: a key change rolls the pods
+        predictor["annotations"] = pod["metadata"]["annotations"]
     if options.get("canary_percent") is not None:
         predictor["canaryTrafficPercent"] = int(options["canary_percent"])
     metadata = copy.deepcopy(deployment["metadata"])
@@ -74,6 +78,13 @@ def inference_service(version: Version, image: str, options: dict[str, Any]) -> 
         "metadata": metadata,
         "spec": {"predictor": predictor},
     }
+
+
+def kserve_manifests(version: Version, image: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """What one version applies: the deployment's Secret (its API keys and secrets, the same
+    object the plain target applies; only when it has any), then the InferenceService."""
+    secret = [o for o in manifests(version, image, options) if o["kind"] == "Secret"]
+    return [*secret, inference_service(version, image, options)]
 
 
 def is_ready(body: dict[str, Any]) -> bool:
@@ -93,18 +104,12 @@ class KServeBackend(KubernetesBackend):
 
     def start(self, version: Version, log: LogFn) -> None:
         """Apply the InferenceService and wait until KServe reports it Ready."""
-        item = inference_service(
-            version, version.handle.get("image") or self.image(version), self.options
-        )
-        if self.options.get("dry_run"):
-            import yaml
-
-            log("dry run: this InferenceService would be applied")
-            log(yaml.safe_dump(json.loads(json.dumps(item)), sort_keys=False))
-            raise BuildFailed("Dry run: the manifest is in the build log; nothing was applied.")
-        _, path = self._paths(item)
+        image = version.handle.get("image") or self.image(version)
+        objects = kserve_manifests(version, image, self.options)
+        self._stop_if_dry_run(objects, "these manifests would be applied", log)
+        path = self._path_of(version.deployment)
         previous = self._call("GET", path, ok_missing=True)
-        self._apply(item, log)
+        self._apply_all(objects, log)
         self._roll_out(version, log, previous, lambda before: self._put_back(path, before, log))
 
     def check_split(self, mode: str) -> None:
@@ -123,22 +128,17 @@ class KServeBackend(KubernetesBackend):
     ) -> str:
         """Apply the new predictor with canaryTrafficPercent; wait until KServe reports Ready."""
         image = new.handle.get("image") or self.image(new)
-        item = inference_service(new, image, {**self.options, "canary_percent": percent})
-        annotations = item["metadata"]["annotations"]
+        objects = kserve_manifests(new, image, {**self.options, "canary_percent": percent})
+        annotations = objects[-1]["metadata"]["annotations"]
         annotations[CANARY] = str(new.version)
         if old is not None:  # the version that serves the rest stays the one named
             annotations["jupyter-deploy/version"] = str(old.version)
         note = f"canary {percent}%: KServe's canaryTrafficPercent (the previous revision the rest)"
-        if self.options.get("dry_run"):
-            import yaml
-
-            log(f"dry run: {note}; this InferenceService would be applied")
-            log(yaml.safe_dump(json.loads(json.dumps(item)), sort_keys=False))
-            raise BuildFailed("Dry run: the manifest is in the build log; nothing was applied.")
-        _, path = self._paths(item)
+        self._stop_if_dry_run(objects, f"{note}; these manifests would be applied", log)
+        path = self._path_of(new.deployment)
         previous = self._call("GET", path, ok_missing=True)
         log(note)
-        self._apply(item, log)
+        self._apply_all(objects, log)
         self._roll_out(new, log, previous, lambda before: self._put_back(path, before, log))
         return note
 
@@ -194,8 +194,9 @@ class KServeBackend(KubernetesBackend):
         return annotations.get("jupyter-deploy/version") == str(version.version) and is_ready(body)
 
     def remove(self, deployment: str, log: LogFn) -> None:
-        """Delete the InferenceService (KServe deletes what it made)."""
+        """Delete the InferenceService (KServe deletes what it made) and the Secret."""
         self._call("DELETE", self._path_of(deployment), ok_missing=True)
+        self._remove_secret(deployment)
         log(f"{object_name(deployment)} removed from namespace {self.namespace}")
 
     def _paths(self, item: dict[str, Any]) -> tuple[str, str]:

@@ -42,6 +42,7 @@ from jupyter_deploy.builder.backends.kubernetes_manifests import (
     object_name,
     pod_security,
     redacted,
+    secret_name,
 )
 from jupyter_deploy.errors import BackendUnavailable, BuildFailed
 
@@ -126,18 +127,26 @@ class KubernetesBackend(Backend):
         objects = manifests(
             version, version.handle.get("image") or self.image(version), self.options
         )
+        self._stop_if_dry_run(objects, "these manifests would be applied", log)
+        previous = self._get_deployment(version.deployment)
+        self._apply_all(objects, log)
+        self._roll_out(version, log, previous, lambda before: self._patch_back(before, log))
+
+    def _stop_if_dry_run(self, objects: list[dict[str, Any]], note: str, log: LogFn) -> None:
+        """In a dry run: log the objects (Secret values hidden) and fail the build; else nothing."""
         if self.options.get("dry_run"):
             import yaml
 
-            log("dry run: these manifests would be applied")
+            log(f"dry run: {note}")
             plain = redacted(objects)  # no values, and no YAML anchors for shared label maps
             log(yaml.safe_dump_all(plain, sort_keys=False))
             raise BuildFailed("Dry run: the manifests are in the build log; nothing was applied.")
-        previous = self._get_deployment(version.deployment)
+
+    def _apply_all(self, objects: list[dict[str, Any]], log: LogFn) -> None:
+        """Apply a version's objects in order: the deployment's Secret (its API keys and secrets,
+        when it has any) first, since the pods name it."""
         for item in objects:
             self._apply(item, log)
-
-        self._roll_out(version, log, previous, lambda before: self._patch_back(before, log))
 
     def _roll_out(
         self,
@@ -255,10 +264,15 @@ class KubernetesBackend(Backend):
             f"/apis/autoscaling/v2/namespaces/{self.namespace}/horizontalpodautoscalers/{name}",
             f"/api/v1/namespaces/{self.namespace}/services/{name}",
             f"/apis/apps/v1/namespaces/{self.namespace}/deployments/{name}",
-            f"/api/v1/namespaces/{self.namespace}/secrets/{name[:59]}-env",
         ):
             self._call("DELETE", path, ok_missing=True)
+        self._remove_secret(deployment)
         log(f"{name} removed from namespace {self.namespace}")
+
+    def _remove_secret(self, deployment: str) -> None:
+        """Delete the deployment's Secret (its API keys and secrets), if there is one."""
+        path = f"/api/v1/namespaces/{self.namespace}/secrets/{secret_name(deployment)}"
+        self._call("DELETE", path, ok_missing=True)
 
     # --- the API, through the official client's ApiClient ---------------------------------
 

@@ -150,12 +150,17 @@ def pod_security(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def secret_name(deployment: str) -> str:
+    """The name of the Secret that holds a deployment's environment (a DNS label)."""
+    return f"{object_name(deployment)[:59]}-env"
+
+
 def env_secret(version: Version, metadata: dict[str, Any]) -> dict[str, Any]:
     """The Secret that holds the deployment's API keys and secrets (its pods' environment)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {**metadata, "name": f"{metadata['name'][:59]}-env"},
+        "metadata": {**metadata, "name": secret_name(version.deployment)},
         "type": "Opaque",
         "stringData": dict(version.env),
     }
