@@ -297,13 +297,14 @@ def _pods(backend: Any, version: Version) -> tuple[str, list[str]]:
 
 
 def _pod_metrics(backend: Any, version: Version) -> Iterator[tuple[str, str | None, str]]:
-    from jupyter_deploy.builder.backends.kubernetes import PORT
+    """Each pod's /metrics through the API server's pod proxy, on the port the backend's
+    manifests give the model service (8000 on the plain target, 8080 on KServe)."""
     from jupyter_deploy.errors import BuildFailed
 
     path, pods = _pods(backend, version)
     for pod in pods:
         try:
-            yield pod, backend._call_text(f"{path}/{pod}:{PORT}/proxy/metrics"), ""
+            yield pod, backend._call_text(f"{path}/{pod}:{backend.pod_port}/proxy/metrics"), ""
         except BuildFailed as error:
             yield pod, None, str(error)
 

@@ -101,6 +101,7 @@ class KServeBackend(KubernetesBackend):
     """Versions as updates of one InferenceService per name (KServe rolls them out)."""
 
     name: ClassVar[str] = "kubernetes"
+    pod_port: ClassVar[int] = PORT
 
     def start(self, version: Version, log: LogFn) -> None:
         """Apply the InferenceService and wait until KServe reports it Ready."""

@@ -64,6 +64,9 @@ class KubernetesBackend(Backend):
     name: ClassVar[str] = "kubernetes"
     checks_itself: ClassVar[bool] = True
     splits_itself: ClassVar[bool] = True
+    pod_port: ClassVar[int] = PORT
+    """Where the model service listens in its pods (the container port the manifests give it):
+    the builder reads each pod's /metrics there, through the API server's pod proxy."""
 
     def __init__(self, state_dir: Path, options: Any = None, api_client: Any = None) -> None:
         super().__init__(state_dir, options)
