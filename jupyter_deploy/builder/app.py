@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from jupyter_deploy.builder.access import Token, allows, find, role_needed
 from jupyter_deploy.builder.core import BuildService
 from jupyter_deploy.builder.openapi import openapi_document
-from jupyter_deploy.builder.rollout import Rollouts, parse_plan
+from jupyter_deploy.builder.rollout import Rollouts
+from jupyter_deploy.builder.rollout_record import parse_plan
 from jupyter_deploy.builder.traffic import traffic_routes
 from jupyter_deploy.errors import (
     BundleTooLarge,

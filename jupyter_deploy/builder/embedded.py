@@ -22,7 +22,7 @@ from jupyter_deploy.builder.access import Token
 from jupyter_deploy.builder.app import create_app
 from jupyter_deploy.builder.backends.local import LocalBackend
 from jupyter_deploy.builder.core import BuildService
-from jupyter_deploy.builder.rollout import stop_routers
+from jupyter_deploy.builder.rollout_record import stop_routers
 from jupyter_deploy.builder.supervisor import Supervisor
 
 

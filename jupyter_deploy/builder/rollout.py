@@ -27,13 +27,10 @@ No router runs there, so the split has no side-by-side figures and no automatic 
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,96 +38,22 @@ from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.core import BuildService, free_port
 from jupyter_deploy.builder.pipeline import BuildLog
 from jupyter_deploy.builder.rollout_figures import Tally, agreement, over, side, unmeasured
+from jupyter_deploy.builder.rollout_record import (
+    MODES,
+    Plan,
+    Record,
+    parse_plan,
+    read_record,
+    split_versions,
+    stop_routers,
+    write_record,
+)
 from jupyter_deploy.builder.router import Router, Split, is_router, read_log
 from jupyter_deploy.errors import Conflict, InvalidRequest, SplitUnsupported
 from jupyter_deploy.wire import Json, check_name
 
-MODES = ("canary", "shadow")
+__all__ = ["MODES", "Plan", "Record", "Rollouts", "parse_plan", "split_versions", "stop_routers"]
 WATCH_EVERY = 1.0
-
-
-@dataclass
-class Plan:
-    """What a build asked for at the switch step."""
-
-    mode: str
-    percent: int
-    max_error_rate: float | None = None
-    max_p95_ms: float | None = None
-
-
-@dataclass
-class Record:
-    """A running split, as persisted."""
-
-    name: str
-    mode: str
-    percent: int
-    build_id: str
-    stable_version: int
-    candidate_version: int
-    public_port: int
-    started_at: float
-    control_port: int = 0
-    router_pid: int = 0
-    max_error_rate: float | None = None
-    max_p95_ms: float | None = None
-    runs_on: str = "router"
-    """"router" (the build service's nginx) or "platform" (the backend: `splits_itself`)."""
-    router_dir: str = ""
-    """The router's folder when it runs as another user (Docker); else <state>/rollouts/NAME."""
-    note: str = ""
-    """What the split really is where it differs from the plan (e.g. a pod ratio)."""
-
-    @classmethod
-    def of(cls, plan: Plan, build_id: str, new: Version, old: Version, **more: Any) -> Record:
-        """The record of a split that starts now."""
-        return cls(
-            name=new.deployment,
-            mode=plan.mode,
-            percent=plan.percent,
-            build_id=build_id,
-            stable_version=old.version,
-            candidate_version=new.version,
-            public_port=new.public_port,
-            started_at=time.time(),
-            max_error_rate=plan.max_error_rate,
-            max_p95_ms=plan.max_p95_ms,
-            **more,
-        )
-
-
-def parse_plan(params: Mapping[str, str]) -> Plan | None:
-    """The rollout a build's query asks for (`canary=N` or `shadow=N`), or None; 400 if wrong."""
-    asked = [mode for mode in MODES if params.get(mode) not in (None, "")]
-    if not asked:
-        return None
-    if len(asked) > 1:
-        raise InvalidRequest("Send canary=PERCENT or shadow=PERCENT, not both.")
-    mode, text = asked[0], params[asked[0]]
-    top = 99 if mode == "canary" else 100
-    if not text.isdigit() or not 1 <= int(text) <= top:
-        raise InvalidRequest(f"{mode}={text!r}: give a whole percentage from 1 to {top}.")
-    return Plan(
-        mode,
-        int(text),
-        _threshold(params, "max_error_rate", 0.0, 1.0),
-        _threshold(params, "max_p95_ms", 0.0, None),
-    )
-
-
-def _threshold(params: Mapping[str, str], key: str, low: float, high: float | None) -> float | None:
-    text = params.get(key)
-    if text in (None, ""):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= low or (high is not None and value > high):
-        limit = f"above {low:g}" + (f" and at most {high:g}" if high is not None else "")
-        raise InvalidRequest(f"{key}={text!r}: give a number {limit}.")
-    return value
 
 
 class Rollouts:
@@ -347,11 +270,7 @@ class Rollouts:
 
     def record(self, name: str) -> Record | None:
         """The running split of `name`, or None."""
-        path = self.folder / name / "split.json"
-        try:
-            return Record(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
+        return read_record(self.folder, name)
 
     def describe(self, name: str) -> Json | None:
         """The split part of a Deployment answer: both sides' figures, or None."""
@@ -446,10 +365,7 @@ class Rollouts:
             return self.locks.setdefault(name, threading.Lock())
 
     def _write(self, record: Record, keep_figures: bool = False) -> None:
-        path = self.folder / record.name / "split.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(asdict(record), indent=1))
-        path.with_suffix(".tmp").replace(path)
+        write_record(self.folder, record)
         if not keep_figures:
             self.tallies[record.name] = Tally()
 
@@ -484,23 +400,3 @@ def _settle(backend: Backend, version: Version, timeout: float = 5.0) -> None:
 
 def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
-
-
-def stop_routers(state_dir: Path) -> None:
-    """Quit every router a build service with this state started (the embedded builder's exit)."""
-    folder = state_dir / "rollouts"
-    for record in folder.glob("*/split.json") if folder.is_dir() else []:
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            fields = json.loads(record.read_text())
-            if fields.get("runs_on", "router") == "router":
-                folder = Path(fields.get("router_dir") or record.parent)
-                Router(folder).quit(int(fields["router_pid"]), 5)
-
-
-def split_versions(state_dir: Path, name: str) -> set[int]:
-    """The versions a running split of `name` keeps running (none when no split runs)."""
-    try:
-        fields = json.loads((state_dir / "rollouts" / name / "split.json").read_text())
-        return {int(fields["stable_version"]), int(fields["candidate_version"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from jupyter_deploy.builder.backends.base import Version
 from jupyter_deploy.builder.core import free_port
 from jupyter_deploy.builder.pipeline import BuildLog
-from jupyter_deploy.builder.rollout import split_versions
+from jupyter_deploy.builder.rollout_record import split_versions
 
 if TYPE_CHECKING:
     from jupyter_deploy.builder.core import BuildService
