@@ -16,6 +16,8 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,9 @@ class BuildService:
         self.running: dict[str, bool] = {}
         self.deleting: set[str] = set()
         self.notes = [_enable_request_migration()]
+        self.split_guard: Callable[[str, str], AbstractContextManager[object]] = _no_guard
+        """Around a key or secret change (which restarts the live version): refuses it while a
+        canary or shadow runs or is being started (set by rollout.Rollouts)."""
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -176,27 +181,31 @@ class BuildService:
 
     def create_key(self, name: str, label: str, actor: str) -> Json:
         """A new API key for `name` (shown once); the live version restarts with it."""
-        key = self.keys.create(name, label)
-        self.audit.record(actor, "key created", name, None, f"key {key['id']} {label}".strip())
-        return {**key, "restart": self.restart(name, actor, f"key {key['id']} created")}
+        with self.split_guard(name, "creating an API key"):
+            key = self.keys.create(name, label)
+            self.audit.record(actor, "key created", name, None, f"key {key['id']} {label}".strip())
+            return {**key, "restart": self.restart(name, actor, f"key {key['id']} created")}
 
     def revoke_key(self, name: str, key_id: str, actor: str) -> Json | None:
         """Revoke a key; the live version restarts without it."""
-        self.keys.revoke(name, key_id)
-        self.audit.record(actor, "key revoked", name, None, f"key {key_id}")
-        return self.restart(name, actor, f"key {key_id} revoked")
+        with self.split_guard(name, f"revoking key {key_id}"):
+            self.keys.revoke(name, key_id)
+            self.audit.record(actor, "key revoked", name, None, f"key {key_id}")
+            return self.restart(name, actor, f"key {key_id} revoked")
 
     def set_secret(self, name: str, key: str, value: str, actor: str) -> Json | None:
         """Set a secret (never logged); the live version restarts with it."""
-        self.keys.set_secret(name, key, value)
-        self.audit.record(actor, "secret set", name, None, key)
-        return self.restart(name, actor, f"secret {key} set")
+        with self.split_guard(name, f"setting secret {key}"):
+            self.keys.set_secret(name, key, value)
+            self.audit.record(actor, "secret set", name, None, key)
+            return self.restart(name, actor, f"secret {key} set")
 
     def unset_secret(self, name: str, key: str, actor: str) -> Json | None:
         """Remove a secret; the live version restarts without it."""
-        self.keys.unset_secret(name, key)
-        self.audit.record(actor, "secret removed", name, None, key)
-        return self.restart(name, actor, f"secret {key} removed")
+        with self.split_guard(name, f"removing secret {key}"):
+            self.keys.unset_secret(name, key)
+            self.audit.record(actor, "secret removed", name, None, key)
+            return self.restart(name, actor, f"secret {key} removed")
 
     def delete(self, name: str, actor: str = "admin") -> None:
         """Stop every version of `name` and forget it (pushes meanwhile get 409)."""
@@ -369,3 +378,8 @@ class BuildService:
 
 
 __all__ = ["BuildService", "free_port"]
+
+
+def _no_guard(name: str, change: str) -> AbstractContextManager[object]:
+    """No split can run (a build service without its rollout stage): every change may go."""
+    return nullcontext()

@@ -31,6 +31,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,8 @@ from jupyter_deploy.builder.rollout_record import (
     write_record,
 )
 from jupyter_deploy.builder.router import Router, Split, is_router, read_log
-from jupyter_deploy.errors import Conflict, InvalidRequest, SplitUnsupported
-from jupyter_deploy.wire import Json, check_name
+from jupyter_deploy.errors import BuildNotFound, Conflict, InvalidRequest, SplitUnsupported
+from jupyter_deploy.wire import FINAL_PHASES, Json, check_name
 
 __all__ = ["MODES", "Plan", "Record", "Rollouts", "parse_plan", "split_versions", "stop_routers"]
 WATCH_EVERY = 1.0
@@ -64,11 +65,14 @@ class Rollouts:
         self.folder = service.state.root / "rollouts"
         self.planning = threading.Lock()
         self.plans: dict[str, Plan] = {}
+        self.split_builds: dict[str, tuple[str, str]] = {}
+        """Builds that asked for a split and may not have ended: id -> (name, mode)."""
         self.locks: dict[str, threading.Lock] = {}
         self.tallies: dict[str, Tally] = {}
         self.reading = threading.Lock()
         service.pipeline.split = self.on_switch
         service.pipeline.split_start = self.on_start
+        service.split_guard = self.refuse_during_split
         self.watcher = threading.Thread(target=self._watch, name="rollout-watch", daemon=True)
         self.watcher.start()
 
@@ -100,7 +104,38 @@ class Rollouts:
         with self.planning:
             build = self.service.create_build(name, tarball, actor)
             self.plans[build["id"]] = plan
+            self.split_builds[build["id"]] = (name, plan.mode)
         return build
+
+    @contextlib.contextmanager
+    def refuse_during_split(self, name: str, change: str) -> Iterator[None]:
+        """Around a key or secret change of `name` (it restarts the live version): refuse it
+        (409) while a split runs or its build is under way, since the restart would reach one
+        of the two versions and not the other; held while the change is made, so no split
+        starts meanwhile."""
+        with self.planning:
+            record = self.record(name)
+            if record is not None:
+                raise Conflict(
+                    f"{name} has a {record.mode} running (versions {record.stable_version} and "
+                    f"{record.candidate_version}): {change} restarts the live version, and would "
+                    f"reach one of the two and not the other. Promote or abort the {record.mode} "
+                    "first, then try again; nothing was changed."
+                )
+            for build_id, (build_name, mode) in list(self.split_builds.items()):
+                try:
+                    ended = self.service.state.build(build_id)["phase"] in FINAL_PHASES
+                except BuildNotFound:  # its deployment was deleted
+                    ended = True
+                if ended:
+                    del self.split_builds[build_id]
+                elif build_name == name:
+                    raise Conflict(
+                        f"{name} has a {mode} build under way (build {build_id}): {change} "
+                        f"restarts the live version. Wait for the build, promote or abort the "
+                        f"{mode}, then try again; nothing was changed."
+                    )
+            yield
 
     def on_start(self, build_id: str, version: Version, old: Version | None, log: LogFn) -> bool:
         """The pipeline's start step where the platform splits traffic: start the new version as

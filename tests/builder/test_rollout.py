@@ -247,6 +247,52 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
     assert routers(builder.state) == []
 
 
+@pytest.mark.parametrize("backend_name", ["local"])  # the rollout stage's rule, one for all
+def test_key_and_secret_changes_during_a_split_are_refused_until_promote_or_abort(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    deploy(client, 2)
+    # Given a deployment with an API key and a secret (each restarted the live version)
+    key = client.create_key("double", "ci")
+    assert client.wait(key["restart"]["id"])["phase"] == "live"
+    assert (
+        client.wait(client.set_secret("double", "TOKEN", "t1")["restart"]["id"])["phase"] == "live"
+    )
+    # When a 10% canary is pushed, and a key is created at once (its build still under way or
+    # its split already running)
+    build = client.create_build("double", bundle_tarball(3), canary=10)
+    with pytest.raises(DeployError, match="promote or abort") as caught:
+        client.create_key("double", "early")
+    assert caught.value.http_status == 409
+    print(f"a key change right after the canary's push: {caught.value}")
+    assert client.wait(build["id"])["phase"] == "live" and router_running(client)
+    latest = client.deployment("double")["latest_build"]
+    # And, while the split runs, a key is created, the key revoked, a secret set and unset
+    for change in (
+        lambda: client.create_key("double", "late"),
+        lambda: client.revoke_key("double", key["id"]),
+        lambda: client.set_secret("double", "TOKEN", "t2"),
+        lambda: client.unset_secret("double", "TOKEN"),
+    ):
+        with pytest.raises(DeployError) as caught:
+            change()
+        # Then each is refused with a 409 that names the fix, and says nothing was changed
+        assert caught.value.http_status == 409
+        assert "canary running" in str(caught.value) and "Promote or abort" in str(caught.value)
+        assert "nothing was changed" in str(caught.value)
+    # And nothing changed: the same key and secret, no restart build, the split still running
+    assert [k["id"] for k in client.keys("double")] == [key["id"]]
+    assert [s["key"] for s in client.secrets("double")] == ["TOKEN"]
+    assert client.deployment("double")["latest_build"] == latest and router_running(client)
+    # When the canary is aborted, the same change goes through and restarts the live version
+    client.abort("double")
+    client.revoke_key("double", key["id"])
+    assert client.keys("double") == []
+    restart = client.wait(client.deployment("double")["latest_build"])
+    assert (restart["kind"], restart["phase"], restart["version"]) == ("restart", "live", 1)
+
+
 def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(
     builder: BuilderProcess,
 ) -> None:
