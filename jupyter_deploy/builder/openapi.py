@@ -379,6 +379,7 @@ def _access_paths() -> dict[str, Any]:
     key = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
     entry = {"type": "object", "additionalProperties": True}
     restart = "Changed; the live version restarts (a Build of kind restart), no rebuild"
+    # 409: a canary or shadow runs (or its build is under way): promote or abort it first
     return {
         "/v1/deployments/{name}/keys": {
             "get": {
@@ -390,14 +391,17 @@ def _access_paths() -> dict[str, Any]:
                 "summary": "A new API key: its secret is in this answer only",
                 "parameters": [NAME],
                 "requestBody": {"content": {"application/json": {"schema": entry}}},
-                "responses": {"201": _json(entry, restart), **_errors("401", "403", "404")},
+                "responses": {"201": _json(entry, restart), **_errors("401", "403", "404", "409")},
             },
         },
         "/v1/deployments/{name}/keys/{key_id}": {
             "delete": {
                 "summary": "Revoke an API key",
                 "parameters": [NAME, key_id],
-                "responses": {"204": {"description": restart}, **_errors("401", "403", "404")},
+                "responses": {
+                    "204": {"description": restart},
+                    **_errors("401", "403", "404", "409"),
+                },
             }
         },
         "/v1/deployments/{name}/secrets": {
@@ -414,13 +418,16 @@ def _access_paths() -> dict[str, Any]:
                 "requestBody": {"content": {"application/json": {"schema": entry}}},
                 "responses": {
                     "200": _json(entry, restart),
-                    **_errors("400", "401", "403", "404"),
+                    **_errors("400", "401", "403", "404", "409"),
                 },
             },
             "delete": {
                 "summary": "Remove a secret",
                 "parameters": [NAME, key],
-                "responses": {"204": {"description": restart}, **_errors("401", "403", "404")},
+                "responses": {
+                    "204": {"description": restart},
+                    **_errors("401", "403", "404", "409"),
+                },
             },
         },
         "/v1/audit": {
