@@ -7,6 +7,7 @@ lookup, one JSON parse, a schema check and one JSON write on top of `predict` it
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import importlib.util
 import json
@@ -64,7 +65,12 @@ class ModelService:
         self.fast_check = compile_check(self.schema) or (lambda value: False)
         self.metrics = Metrics()
         self.request_log = RequestLog.from_env()
-        self.slots = Slots(self.settings.slots, self.settings.max_queue, self.settings.timeout)
+        self.slots = Slots(
+            self.settings.slots,
+            self.settings.max_queue,
+            self.settings.timeout,
+            self.settings.inline_budget,
+        )
         self.metrics.gauges = self._gauges
         self.predict: Any = None
         self.batcher: Batcher | None = None
@@ -158,6 +164,8 @@ class ModelService:
                 self.settings.max_batch,
                 self.settings.max_wait,
             )
+        gc.collect()
+        gc.freeze()  # the model and its libraries stay: collections skip them from now on
         print("model loaded, ready", file=sys.stderr, flush=True)
 
     def _import(self) -> Any:
@@ -194,6 +202,10 @@ class ModelService:
                 len(self.slots.stuck()),
             ),
             "model_busy_slots": ("gauge: predict slots running a call", self.slots.busy()),
+            "model_inline_overruns_total": (
+                "counter: calls interrupted on the event loop at their budget, then run in a slot",
+                self.slots.inline.overruns,
+            ),
             "model_slow_clients_total": (
                 "counter: connections closed with 408 for headers or a body too slow to arrive",
                 CUT_OFF["total"],
@@ -291,7 +303,8 @@ class ModelService:
             if self.batcher is not None:
                 result = await self._guarded(self.batcher.submit(body))
             else:
-                result = await self._guarded(self.slots.call(shielded, self.predict, **body))
+                work = self.slots.call("predict", shielded, self.predict, **body)
+                result = await self._guarded(work)
         return 200, self._encode({"prediction": result}), JSON
 
     async def predict_many(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
@@ -321,13 +334,17 @@ class ModelService:
         with self._admitted():
             if self.batcher is not None:
                 self.metrics.batches.observe(len(inputs))
-                work = self.slots.call(self.batcher._batch, inputs)
+                work = self.slots.call("predict_batch", self.batcher._batch, inputs)
             else:
-                work = self.slots.call(lambda: [shielded(self.predict, **i) for i in inputs])
+                work = self.slots.call("predict_each", self._each, inputs)
             results = await self._guarded(work)
         return 200, self._encode({"predictions": results}), JSON
 
     # --- the pieces ------------------------------------------------------------------------
+
+    def _each(self, inputs: list[dict[str, Any]]) -> list[Any]:
+        """predict over each input (no predict_batch), in one call."""
+        return [shielded(self.predict, **item) for item in inputs]
 
     def _ready(self) -> None:
         if self.predict is not None:
