@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover
 from .batching import Batcher, over_items, shielded
 from .encode import dumps
 from .guard import CUT_OFF
+from .inline import heartbeat
 from .metrics import Metrics
 from .oip import OpenInference
 from .openapi import openapi_document
@@ -41,6 +42,7 @@ __all__ = ["ConfigError", "HTTPError", "ModelService", "Settings", "env_number"]
 Scope = dict[str, Any]
 JSON = [(b"content-type", b"application/json")]
 RETRY_AFTER = (b"retry-after", b"1")
+WATCHDOG_MIN = 10.0  # seconds: the event loop may be held this long whatever the time limit
 
 
 class HTTPError(Exception):
@@ -77,6 +79,7 @@ class ModelService:
         self.load_error: str | None = None
         self.loading: asyncio.Task[None] | None = None
         self.watching: asyncio.Task[None] | None = None
+        self.beating: asyncio.Task[None] | None = None
         self.replace: Callable[[str], None] | None = None  # set by the server: stop, to be replaced
         self.oip = OpenInference(self)  # the Open Inference Protocol's /v2 routes
         document = openapi_document(self.metadata, bool(self.settings.api_keys))
@@ -136,10 +139,14 @@ class ModelService:
                 loop = asyncio.get_running_loop()
                 self.loading = loop.create_task(self._load())
                 self.watching = loop.create_task(self._watch())
+                if self.settings.timeout:  # a loop held this long ends the process (inline.py)
+                    limit = max(self.settings.timeout, WATCHDOG_MIN)
+                    self.beating = loop.create_task(heartbeat(limit))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.watching is not None:
-                    self.watching.cancel()
+                for task in (self.watching, self.beating):
+                    if task is not None:
+                        task.cancel()
                 self.slots.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -11,10 +11,11 @@ So health checks wait at most the budget, whatever predict does.
 
 Two cases the alarm cannot interrupt, and what happens then: code that catches BaseException
 swallows the interruption (the call is then banned from the loop once it returns); and C code
-that never returns to Python holds the loop, and the GIL, until it does. For that, a heartbeat
-on the loop keeps re-arming faulthandler's watchdog (a C thread that needs no GIL): a loop held
-past the time limit gets every thread's traceback written to the log and the process ends
-(exit code 1), so that its parent or supervisor replaces it.
+that never returns to Python holds the loop, and the GIL, until it does (on the loop or in a
+slot thread alike). For that, `heartbeat` keeps re-arming faulthandler's watchdog (a C thread
+that needs no GIL) while the loop turns: a loop held past its limit gets every thread's
+traceback written to the log and the process ends (exit code 1), so that its parent or
+supervisor replaces it.
 """
 
 from __future__ import annotations
@@ -41,15 +42,14 @@ class TooSlow(BaseException):
 class Inline:
     """The proofs, the alarm and the watch for calls on the event loop."""
 
-    def __init__(self, budget: float, limit: float | None) -> None:
-        self.budget, self.limit = budget, limit
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
         self.fast: dict[str, int] = {}  # key -> fast calls in a row (observed on the loop)
         self.banned: set[str] = set()
         self.overruns = 0
         self.running_since: float | None = None  # an inline call in progress
         self.enabled = budget > 0 and hasattr(signal, "setitimer")
         self.armed = False
-        self.heartbeat: asyncio.Task[None] | None = None
 
     def ready(self, key: str) -> bool:
         """May a call of `key` run on the loop now?"""
@@ -103,13 +103,11 @@ class Inline:
         )
 
     def _arm(self) -> bool:
-        """Install the alarm's handler and the watch (on the main thread only)."""
+        """Install the alarm's handler (on the main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             self.enabled = False  # signals reach the main thread only
             return False
         signal.signal(signal.SIGALRM, self._alarm)
-        if self.limit:
-            self.heartbeat = asyncio.get_running_loop().create_task(self._beat(self.limit))
         self.armed = True
         return True
 
@@ -118,12 +116,14 @@ class Inline:
             self.running_since = None
             raise TooSlow
 
-    async def _beat(self, limit: float) -> None:
-        """Re-arm the watchdog while the loop turns; disarm it when the loop stops."""
-        try:
-            while True:
-                faulthandler.dump_traceback_later(limit, exit=True)
-                await asyncio.sleep(min(1.0, limit / 4))
-        finally:
-            with contextlib.suppress(Exception):
-                faulthandler.cancel_dump_traceback_later()
+
+async def heartbeat(limit: float) -> None:
+    """Re-arm faulthandler's watchdog for `limit` seconds while the loop turns; disarm it
+    when cancelled (the service's shutdown)."""
+    try:
+        while True:
+            faulthandler.dump_traceback_later(limit, exit=True)
+            await asyncio.sleep(min(1.0, limit / 4))
+    finally:
+        with contextlib.suppress(Exception):
+            faulthandler.cancel_dump_traceback_later()

@@ -131,7 +131,7 @@ class Slots:
         self, count: int, max_queue: int, timeout: float | None = None, inline_budget: float = 0
     ) -> None:
         self.count, self.max_queue, self.timeout = count, max_queue, timeout
-        self.inline = Inline(inline_budget, timeout)
+        self.inline = Inline(inline_budget)
         self.jobs: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self.current: list[_Call | None] = [None] * count
         self.pending = 0  # admitted calls not answered yet (changed on the event loop only)

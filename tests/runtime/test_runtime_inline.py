@@ -87,7 +87,7 @@ def test_a_call_that_overruns_its_budget_on_the_loop_is_finished_in_a_slot(
 def test_a_call_stuck_in_c_code_on_the_loop_ends_the_process_at_the_time_limit(
     tmp_path: Path,
 ) -> None:
-    # Given predict proven fast and a 2 s time limit
+    # Given predict proven fast and a 2 s time limit (the loop's watchdog: 10 s at least)
     running = start_service(tmp_path, [code(MODEL, "predict")], {"JUPYTER_DEPLOY_TIMEOUT": "2"})
     try:
         while where(running) != "MainThread":
@@ -98,9 +98,26 @@ def test_a_call_stuck_in_c_code_on_the_loop_ends_the_process_at_the_time_limit(
             post(running, {"x": 2})
         # Then the process ends soon after the time limit, with every thread's traceback in
         # the log (its parent or supervisor starts it again)
-        assert running.process.wait(timeout=20) == 1
-        assert time.monotonic() - started < 10
+        assert running.process.wait(timeout=30) == 1
+        assert time.monotonic() - started < 20
         log = running.log.read_text()
-        assert "Timeout (0:00:02)!" in log and 'predict.py", line 20 in predict' in log, log
+        assert "Timeout (0:00:10)!" in log and 'predict.py", line 20 in predict' in log, log
+    finally:
+        stop(running)
+
+
+def test_a_slot_thread_that_holds_the_gil_for_good_ends_the_process(tmp_path: Path) -> None:
+    # Given a service whose calls all run in slot threads
+    env = {"JUPYTER_DEPLOY_TIMEOUT": "2", "JUPYTER_DEPLOY_INLINE_MS": "0"}
+    running = start_service(tmp_path, [code(MODEL, "predict")], env)
+    try:
+        # When a call enters C code that holds the GIL (so the loop cannot run either)
+        started = time.monotonic()
+        with contextlib.suppress(requests.ConnectionError):
+            post(running, {"x": 2})
+        # Then the process ends once the loop has been held 10 s, with the tracebacks logged
+        assert running.process.wait(timeout=30) == 1
+        assert time.monotonic() - started < 20
+        assert 'predict.py", line 20 in predict' in running.log.read_text()
     finally:
         stop(running)
