@@ -7,6 +7,7 @@ lookup, one JSON parse, a schema check and one JSON write on top of `predict` it
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import importlib.util
 import json
@@ -27,6 +28,7 @@ except ImportError:  # pragma: no cover
 from .batching import Batcher, over_items, shielded
 from .encode import dumps
 from .guard import CUT_OFF
+from .inline import heartbeat
 from .metrics import Metrics
 from .oip import OpenInference
 from .openapi import openapi_document
@@ -40,6 +42,7 @@ __all__ = ["ConfigError", "HTTPError", "ModelService", "Settings", "env_number"]
 Scope = dict[str, Any]
 JSON = [(b"content-type", b"application/json")]
 RETRY_AFTER = (b"retry-after", b"1")
+WATCHDOG_MIN = 10.0  # seconds: the event loop may be held this long whatever the time limit
 
 
 class HTTPError(Exception):
@@ -64,13 +67,19 @@ class ModelService:
         self.fast_check = compile_check(self.schema) or (lambda value: False)
         self.metrics = Metrics()
         self.request_log = RequestLog.from_env()
-        self.slots = Slots(self.settings.slots, self.settings.max_queue, self.settings.timeout)
+        self.slots = Slots(
+            self.settings.slots,
+            self.settings.max_queue,
+            self.settings.timeout,
+            self.settings.inline_budget,
+        )
         self.metrics.gauges = self._gauges
         self.predict: Any = None
         self.batcher: Batcher | None = None
         self.load_error: str | None = None
         self.loading: asyncio.Task[None] | None = None
         self.watching: asyncio.Task[None] | None = None
+        self.beating: asyncio.Task[None] | None = None
         self.replace: Callable[[str], None] | None = None  # set by the server: stop, to be replaced
         self.oip = OpenInference(self)  # the Open Inference Protocol's /v2 routes
         document = openapi_document(self.metadata, bool(self.settings.api_keys))
@@ -130,10 +139,14 @@ class ModelService:
                 loop = asyncio.get_running_loop()
                 self.loading = loop.create_task(self._load())
                 self.watching = loop.create_task(self._watch())
+                if self.settings.timeout:  # a loop held this long ends the process (inline.py)
+                    limit = max(self.settings.timeout, WATCHDOG_MIN)
+                    self.beating = loop.create_task(heartbeat(limit))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.watching is not None:
-                    self.watching.cancel()
+                for task in (self.watching, self.beating):
+                    if task is not None:
+                        task.cancel()
                 self.slots.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -158,6 +171,8 @@ class ModelService:
                 self.settings.max_batch,
                 self.settings.max_wait,
             )
+        gc.collect()
+        gc.freeze()  # the model and its libraries stay: collections skip them from now on
         print("model loaded, ready", file=sys.stderr, flush=True)
 
     def _import(self) -> Any:
@@ -194,6 +209,10 @@ class ModelService:
                 len(self.slots.stuck()),
             ),
             "model_busy_slots": ("gauge: predict slots running a call", self.slots.busy()),
+            "model_inline_overruns_total": (
+                "counter: calls interrupted on the event loop at their budget, then run in a slot",
+                self.slots.inline.overruns,
+            ),
             "model_slow_clients_total": (
                 "counter: connections closed with 408 for headers or a body too slow to arrive",
                 CUT_OFF["total"],
@@ -291,7 +310,8 @@ class ModelService:
             if self.batcher is not None:
                 result = await self._guarded(self.batcher.submit(body))
             else:
-                result = await self._guarded(self.slots.call(shielded, self.predict, **body))
+                work = self.slots.call("predict", shielded, self.predict, **body)
+                result = await self._guarded(work)
         return 200, self._encode({"prediction": result}), JSON
 
     async def predict_many(self, scope: Scope, receive: Any) -> tuple[int, bytes, list[Any]]:
@@ -321,13 +341,17 @@ class ModelService:
         with self._admitted():
             if self.batcher is not None:
                 self.metrics.batches.observe(len(inputs))
-                work = self.slots.call(self.batcher._batch, inputs)
+                work = self.slots.call("predict_batch", self.batcher._batch, inputs)
             else:
-                work = self.slots.call(lambda: [shielded(self.predict, **i) for i in inputs])
+                work = self.slots.call("predict_each", self._each, inputs)
             results = await self._guarded(work)
         return 200, self._encode({"predictions": results}), JSON
 
     # --- the pieces ------------------------------------------------------------------------
+
+    def _each(self, inputs: list[dict[str, Any]]) -> list[Any]:
+        """predict over each input (no predict_batch), in one call."""
+        return [shielded(self.predict, **item) for item in inputs]
 
     def _ready(self) -> None:
         if self.predict is not None:

@@ -93,7 +93,7 @@ class Batcher:
         items = [item for item, _ in batch]
         self.metrics.batches.observe(len(items))
         try:
-            outputs = await self.slots.call(self._batch, items)
+            outputs = await self.slots.call("predict_batch", self._batch, items)
         except Expired:
             for _, future in batch:  # no retry one by one: each would hang again
                 if not future.done():
@@ -108,7 +108,7 @@ class Batcher:
             return
         for item, future in batch:
             try:
-                result = await self.slots.call(self._one, item)
+                result = await self.slots.call("predict", self._one, item)
             except Exception as error:
                 if not future.done():
                     future.set_exception(error)

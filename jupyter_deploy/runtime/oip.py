@@ -213,13 +213,13 @@ class OpenInference:
             if len(items) == 1:
                 if service.batcher is not None:
                     return [await service._guarded(service.batcher.submit(items[0]))]
-                call = service.slots.call(shielded, service.predict, **items[0])
+                call = service.slots.call("predict", shielded, service.predict, **items[0])
                 return [await service._guarded(call)]
             if service.batcher is not None:
                 service.metrics.batches.observe(len(items))
-                work = service.slots.call(service.batcher._batch, items)
+                work = service.slots.call("predict_batch", service.batcher._batch, items)
             else:
-                work = service.slots.call(lambda: [shielded(service.predict, **i) for i in items])
+                work = service.slots.call("predict_each", service._each, items)
             return list(await service._guarded(work))
 
     def _names(self) -> str:

@@ -52,6 +52,7 @@ class Settings:
     stuck_limit: float = 60.0  # a slot stuck this long (past its timeout) replaces the worker
     grace: float = 30.0
     linger: float = 0.5
+    inline_budget: float = 0.02  # seconds a proven-fast call may hold the event loop (0: never)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -74,6 +75,7 @@ class Settings:
         return cls(
             max_body=int(number("MAX_BODY", cls.max_body)),
             timeout=number("TIMEOUT", cls.timeout),
+            inline_budget=number("INLINE_MS", cls.inline_budget * 1000) / 1000,
             max_batch=count("MAX_BATCH", cls.max_batch),
             max_wait=number("MAX_WAIT_MS", 0) / 1000,
             api_keys=[k for k in keys if k and not k.startswith("#")],

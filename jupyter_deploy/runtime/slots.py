@@ -22,6 +22,8 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
+from .inline import Inline
+
 HANDOFF = 0.005
 """Seconds a slot waits for the running call before it runs its own call alongside.
 
@@ -52,10 +54,22 @@ class _Call:
     Expired; a call still queued is then skipped, a running one is counted as hung.
     """
 
-    __slots__ = ("args", "finished", "fn", "future", "hung_since", "kwargs", "owner", "started")
+    __slots__ = (
+        "args",
+        "finished",
+        "fn",
+        "future",
+        "hung_since",
+        "key",
+        "kwargs",
+        "owner",
+        "started",
+    )
 
-    def __init__(self, owner: Slots, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        self.owner, self.fn, self.args, self.kwargs = owner, fn, args, kwargs
+    def __init__(
+        self, owner: Slots, key: str, fn: Callable[..., Any], args: Any, kwargs: Any
+    ) -> None:
+        self.owner, self.key, self.fn, self.args, self.kwargs = owner, key, fn, args, kwargs
         self.future: asyncio.Future[Any] = deadline(owner.timeout)
         self.future.add_done_callback(self._given_up)
         self.started = self.finished = False
@@ -71,13 +85,19 @@ class _Call:
         if self.future.done():
             return  # its caller gave up before it started
         self.started = True
+        started = time.perf_counter()
         try:
             result, error = self.fn(*self.args, **self.kwargs), None
         except BaseException as raised:
             result, error = None, raised
         self.finished = True
+        seconds = time.perf_counter() - started
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            self.future.get_loop().call_soon_threadsafe(_settle, self.future, result, error)
+            self.future.get_loop().call_soon_threadsafe(self._settle, result, error, seconds)
+
+    def _settle(self, result: Any, error: BaseException | None, seconds: float) -> None:
+        self.owner.inline.observe(self.key, seconds)
+        _settle(self.future, result, error)
 
 
 def deadline(seconds: float | None) -> asyncio.Future[Any]:
@@ -107,8 +127,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 class Slots:
     """`count` daemon threads running calls from one queue; admission in front of it."""
 
-    def __init__(self, count: int, max_queue: int, timeout: float | None = None) -> None:
+    def __init__(
+        self, count: int, max_queue: int, timeout: float | None = None, inline_budget: float = 0
+    ) -> None:
         self.count, self.max_queue, self.timeout = count, max_queue, timeout
+        self.inline = Inline(inline_budget)
         self.jobs: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self.current: list[_Call | None] = [None] * count
         self.pending = 0  # admitted calls not answered yet (changed on the event loop only)
@@ -121,10 +144,19 @@ class Slots:
         for thread in self.threads:
             thread.start()
 
-    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
-        """fn(*args, **kwargs) in the next free slot, as an asyncio future (from the loop)
-        that fails with Expired once the time limit has passed."""
-        call = _Call(self, fn, args, kwargs)
+    def call(
+        self, key: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        """fn(*args, **kwargs) as an asyncio future (from the loop) that fails with Expired
+        once the time limit has passed: in the next free slot, or at once on the loop when
+        calls of `key` have proven fast (see inline.py)."""
+        if self.inline.ready(key):
+            done, result, error = self.inline.run(key, fn, args, kwargs)
+            if done:
+                future = asyncio.get_running_loop().create_future()
+                _settle(future, result, error)
+                return future
+        call = _Call(self, key, fn, args, kwargs)
         self.jobs.put(call)
         return call.future
 

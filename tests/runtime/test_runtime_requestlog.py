@@ -127,9 +127,12 @@ def test_the_files_rotate_under_their_size_cap_and_the_per_second_cap_holds(
     finally:
         stop(service)
     files = sorted(folder.glob("*.jsonl"))
-    # Then at most 2 files are left, none much over the cap (one flush past it at most)
+    # Then at most 2 files are left, none much over the cap: one flush past it at most, and a
+    # flush (due 0.2 s after its first record; later on a loaded machine) can span a second's
+    # turn, so carry two seconds' records (records ~170 B)
     assert 1 <= len(files) <= 2
-    assert all(path.stat().st_size < 2048 + 40 * 200 for path in files)  # records ~170 B
+    sizes = [path.stat().st_size for path in files]
+    assert all(size < 2048 + 2 * 40 * 200 for size in sizes), sizes
     # And no second kept more than 40 records
     kept = records(folder)
     per_second: dict[str, int] = {}
