@@ -43,6 +43,7 @@ class RecordedAPI(ThreadingHTTPServer):
         self.refuse: str | None = None
         self.pods = "pod-list-not-ready"
         self.metrics = ""  # what each pod's /metrics answers through the pod proxy
+        self.metrics_key = ""  # when set, /metrics answers 401 unless the proxied call has it
         self.pod_output = ""  # added to the recorded pod log (e.g. request log lines)
 
     def rolled_out(self, body: Json) -> Json:
@@ -60,7 +61,12 @@ class RecordedAPI(ThreadingHTTPServer):
 
 
 class KServeAPI(RecordedAPI):
-    """The recorded API server, answering InferenceServices with KServe's Ready status."""
+    """The recorded API server, answering InferenceServices with KServe's Ready status; its pods
+    are Serverless predictor pods (kserve-container beside Knative's queue-proxy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pods = "pod-list-kserve"
 
     def rolled_out(self, body: Json) -> Json:
         if body.get("kind") == "InferenceService":
@@ -116,7 +122,14 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path.endswith("/log") or path.endswith("/proxy/metrics"):
             if path.endswith("/log"):
+                container = self._log_container(path.split("/")[-2])
+                if container is None:
+                    return
                 data = (FIXTURES / "pod-log.txt").read_bytes() + self.server.pod_output.encode()
+                if container == "queue-proxy":  # Knative's own container: none of the model's
+                    data = b'{"severity":"INFO","message":"Queue-proxy will listen on 8012"}\n'
+            elif not self._proxied_key_matches():
+                return
             else:
                 data = self.server.metrics.encode()
             self.send_response(200)
@@ -126,6 +139,46 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         else:
             self._answer(200, recorded(self.server.pods))
+
+    def _proxied_key_matches(self) -> bool:
+        """The model service's key check, behind the pod proxy: the API server takes the
+        Authorization header for its own token and drops it, so only X-API-Key reaches the pod.
+        False when the pod's 401 was sent back."""
+        key = self.server.metrics_key
+        if not key or self.headers.get("X-API-Key") == key:
+            return True
+        body = b'{"error":"unauthorized","message":"This API needs a key."}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return False
+
+    def _log_container(self, pod: str) -> str | None:
+        """The container a log read is for, as the API server picks it: the one named in
+        `container=`, or the pod's only one; otherwise a 400 as the API server words it (None)."""
+        items = recorded(self.server.pods)["items"]
+        found = next((p for p in items if p["metadata"]["name"] == pod), None)
+        if found is None:
+            self._missing()
+            return None
+        listed = found.get("spec", {}).get("containers") or found["status"]["containerStatuses"]
+        names = [c["name"] for c in listed]
+        asked = parse_qs(urlparse(self.path).query).get("container", [""])[0]
+        if not asked and len(names) == 1:
+            return names[0]
+        if not asked:
+            message = (
+                f"a container name must be specified for pod {pod}, "
+                f"choose one of: [{' '.join(names)}]"
+            )
+        elif asked not in names:
+            message = f"container {asked} is not valid for pod {pod}"
+        else:
+            return asked
+        self._answer(400, _bad_request(message))
+        return None
 
     def do_POST(self) -> None:
         body = self._body() or {}
@@ -168,6 +221,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._missing()
         else:
             self._answer(200, {"kind": "Status", "status": "Success"})
+
+
+def _bad_request(message: str) -> Json:
+    """The Status object of a 400, as the API server sends it."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": "BadRequest",
+        "code": 400,
+    }
 
 
 def _merge(target: Json, patch: Json) -> Json:

@@ -26,7 +26,6 @@ from jupyter_deploy.builder.rollout_record import parse_plan
 from jupyter_deploy.builder.traffic import traffic_routes
 from jupyter_deploy.errors import (
     BundleTooLarge,
-    Conflict,
     DeployError,
     Forbidden,
     InvalidRequest,
@@ -127,8 +126,6 @@ def create_app(
 
     async def rollback(request: Request) -> Response:
         body = await _json(request)
-        if rollouts.record(request.path_params["name"]) is not None:
-            raise Conflict("A split is running: promote or abort it before a rollback.")
         build = await asyncio.to_thread(
             service.rollback, request.path_params["name"], body.get("version"), _actor(request)
         )

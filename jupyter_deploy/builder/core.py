@@ -73,8 +73,9 @@ class BuildService:
         self.deleting: set[str] = set()
         self.notes = [_enable_request_migration()]
         self.split_guard: Callable[[str, str], AbstractContextManager[object]] = _no_guard
-        """Around a key or secret change (which restarts the live version): refuses it while a
-        canary or shadow runs or is being started (set by rollout.Rollouts)."""
+        """Around a change of the live version (a key or secret change restarts it, a rollback
+        replaces it): refuses it while a canary or shadow runs or is being started (set by
+        rollout.Rollouts)."""
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -135,7 +136,12 @@ class BuildService:
         return build
 
     def rollback(self, name: str, target: int | None = None, actor: str = "admin") -> Json:
-        """Serve an earlier version again (the one before the live one, or `target`)."""
+        """Serve an earlier version again (the one before the live one, or `target`); refused
+        while a canary or shadow runs or its build is under way."""
+        with self.split_guard(name, "a rollback"):
+            return self._rollback(name, target, actor)
+
+    def _rollback(self, name: str, target: int | None, actor: str) -> Json:
         deployment = self.state.deployment_row(name)
         live = deployment["live_version"]
         rows = [r for r in self.state.versions(name) if r["status"] in ("live", "retired")]

@@ -21,17 +21,26 @@ from jupyter_deploy.wire import reproduced_line
 TIMEOUT = 60.0
 
 
-def replay(metadata: dict[str, Any], url: str, log: Callable[[str], None]) -> int:
-    """Check every golden case against the service at `url`; how many were reproduced."""
+def replay(
+    metadata: dict[str, Any],
+    url: str,
+    log: Callable[[str], None],
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Check every golden case against the service at `url` (`headers`: the build service's own
+    key, for a deployment with API keys); how many were reproduced."""
     cases, rel_tol = golden_cases(metadata)
     if not cases:
         log("no golden cases in deploy.json: no notebook answer to compare with")
         return 0
     for case in cases:
-        answer = requests.post(f"{url}/predict", json=case["input"], timeout=TIMEOUT)
+        answer = requests.post(
+            f"{url}/predict", json=case["input"], headers=headers, timeout=TIMEOUT
+        )
         _compare(case, _prediction(answer, "prediction"), rel_tol, "")
     inputs = [case["input"] for case in cases]
-    answer = requests.post(f"{url}/predict/batch", json={"inputs": inputs}, timeout=TIMEOUT)
+    batch = {"inputs": inputs}
+    answer = requests.post(f"{url}/predict/batch", json=batch, headers=headers, timeout=TIMEOUT)
     outputs = _prediction(answer, "predictions")
     for index, case in enumerate(cases):
         got = (

@@ -103,6 +103,12 @@ class Keys:
             )
             return secret
 
+    def own_key(self, name: str) -> str | None:
+        """The build service's own key for `name` if it was ever made, else None (a model
+        service that takes no key ignores one; one that takes keys was given this one)."""
+        rows = self.state._rows("SELECT secret FROM api_keys WHERE name = ? AND internal = 1", name)
+        return str(rows[0]["secret"]) if rows else None
+
     def environment(self, name: str) -> dict[str, str]:
         """What the deployment's model service gets: its keys (and secrets), as variables."""
         env = {
@@ -151,7 +157,16 @@ class Keys:
         return {"id": key_id, "label": label, "masked": mask(secret), "created_at": created_at}
 
 
+def key_headers(key: str | None, proxied: bool = False) -> dict[str, str]:
+    """The header that carries the build service's own key on its calls to a model service (the
+    smoke test, /metrics): `Authorization: Bearer`, or `X-API-Key` through the Kubernetes API
+    server's pod proxy, which takes Authorization for its own token and drops it. None without
+    a key (the deployment never took one)."""
+    if not key:
+        return {}
+    return {"X-API-Key": key} if proxied else {"Authorization": f"Bearer {key}"}
+
+
 def probe_headers(env: dict[str, str]) -> dict[str, str]:
-    """The header the build service's own calls to a model service send."""
-    key = env.get(PROBE_KEY_ENV)
-    return {"Authorization": f"Bearer {key}"} if key else {}
+    """The header the build service's own calls to a version started with `env` send."""
+    return key_headers(env.get(PROBE_KEY_ENV))

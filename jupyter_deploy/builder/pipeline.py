@@ -142,20 +142,21 @@ class Pipeline:
         """POST the example input to /predict (anything but 200 fails the build), then replay
         the notebook's golden cases (builder/golden.py)."""
         metadata = json.loads((version.bundle_dir / "deploy.json").read_text())
+        headers = probe_headers(version.env)  # the build service's own key, if any
         example = metadata.get("example")
         if example is None:
             log("no example input in deploy.json: smoke test skipped")
-            golden.replay(metadata, self.backend.private_url(version), log)
+            golden.replay(metadata, self.backend.private_url(version), log, headers)
             return
         url = f"{self.backend.private_url(version)}/predict"
-        answer = requests.post(url, json=example, headers=probe_headers(version.env), timeout=60)
+        answer = requests.post(url, json=example, headers=headers, timeout=60)
         if answer.status_code != 200:
             raise BuildFailed(
                 f"The smoke test with the example input got {answer.status_code}: "
                 f"{answer.text[:300]}"
             )
         log(f"smoke test: {json.dumps(example)[:200]} -> {answer.text[:200]}")
-        golden.replay(metadata, self.backend.private_url(version), log)
+        golden.replay(metadata, self.backend.private_url(version), log, headers)
 
     def _save(self, version: Version, old: Version | None = None, switched: bool = False) -> None:
         """Record the version's process. A restart (the same version as `old`) shares the live

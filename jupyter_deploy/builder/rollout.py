@@ -109,18 +109,18 @@ class Rollouts:
 
     @contextlib.contextmanager
     def refuse_during_split(self, name: str, change: str) -> Iterator[None]:
-        """Around a key or secret change of `name` (it restarts the live version): refuse it
-        (409) while a split runs or its build is under way, since the restart would reach one
-        of the two versions and not the other; held while the change is made, so no split
-        starts meanwhile."""
+        """Around a change of `name`'s live version (a key or secret change restarts it, a
+        rollback replaces it): refuse it (409) while a split runs or its build is under way,
+        since the change would reach one of the two versions and not the other; held while the
+        change is made, so no split starts meanwhile."""
         with self.planning:
             record = self.record(name)
             if record is not None:
                 raise Conflict(
                     f"{name} has a {record.mode} running (versions {record.stable_version} and "
-                    f"{record.candidate_version}): {change} restarts the live version, and would "
-                    f"reach one of the two and not the other. Promote or abort the {record.mode} "
-                    "first, then try again; nothing was changed."
+                    f"{record.candidate_version}): {change} would change the live version and "
+                    f"not the other one the {record.mode} serves. Promote or abort the "
+                    f"{record.mode} first, then try again; nothing was changed."
                 )
             for build_id, (build_name, mode) in list(self.split_builds.items()):
                 try:
@@ -132,8 +132,9 @@ class Rollouts:
                 elif build_name == name:
                     raise Conflict(
                         f"{name} has a {mode} build under way (build {build_id}): {change} "
-                        f"restarts the live version. Wait for the build, promote or abort the "
-                        f"{mode}, then try again; nothing was changed."
+                        f"would change the live version and not the {mode}'s new one. Wait for "
+                        f"the build, promote or abort the {mode}, then try again; nothing was "
+                        "changed."
                     )
             yield
 

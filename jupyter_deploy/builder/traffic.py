@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from jupyter_deploy.builder.keys import key_headers
 from jupyter_deploy.errors import InvalidRequest
 from jupyter_deploy.wire import Json
 
@@ -165,8 +166,9 @@ class Traffic:
             live = self._live_versions(name)
             if not live:  # nothing serves (or the deployment was just deleted): nothing to add
                 return []
+            key = self.service.keys.own_key(name)  # /metrics needs a key when the service has any
             for version in live:
-                for replica, text, problem in metrics_texts(self.service.backend, version):
+                for replica, text, problem in metrics_texts(self.service.backend, version, key):
                     source = {"version": version.version, "replica": replica, "error": problem}
                     sources.append(source)
                     if text is not None:
@@ -270,16 +272,21 @@ def _iso(epoch: float) -> str:
 # --- where the figures and the requests come from ----------------------------------------------
 
 
-def metrics_texts(backend: Backend, version: Version) -> Iterator[tuple[str, str | None, str]]:
-    """(replica, Prometheus text or None, problem) for each replica of a version."""
+def metrics_texts(
+    backend: Backend, version: Version, key: str | None = None
+) -> Iterator[tuple[str, str | None, str]]:
+    """(replica, Prometheus text or None, problem) for each replica of a version; `key` is the
+    build service's own key of the deployment (/metrics is not public when it takes keys)."""
     if backend.name == "kubernetes":
-        yield from _pod_metrics(backend, version)
+        yield from _pod_metrics(backend, version, key)
         return
     url = backend.private_url(version) + "/metrics"
     try:
-        response = requests.get(url, timeout=5)
+        response = requests.get(url, headers=key_headers(key), timeout=5)
         response.raise_for_status()
         yield "main", response.text, ""
+    except requests.HTTPError as error:
+        yield "main", None, f"{url}: HTTP {error.response.status_code}"
     except requests.RequestException as error:
         yield "main", None, f"{url}: {type(error).__name__}"
 
@@ -296,15 +303,20 @@ def _pods(backend: Any, version: Version) -> tuple[str, list[str]]:
     return path, [pod["metadata"]["name"] for pod in found.get("items") or []]
 
 
-def _pod_metrics(backend: Any, version: Version) -> Iterator[tuple[str, str | None, str]]:
+def _pod_metrics(
+    backend: Any, version: Version, key: str | None
+) -> Iterator[tuple[str, str | None, str]]:
     """Each pod's /metrics through the API server's pod proxy, on the port the backend's
-    manifests give the model service (8000 on the plain target, 8080 on KServe)."""
+    manifests give the model service (8000 on the plain target, 8080 on KServe), the key in
+    X-API-Key (the API server keeps Authorization for itself)."""
     from jupyter_deploy.errors import BuildFailed
 
     path, pods = _pods(backend, version)
+    headers = key_headers(key, proxied=True)
     for pod in pods:
+        proxy = f"{path}/{pod}:{backend.pod_port}/proxy/metrics"
         try:
-            yield pod, backend._call_text(f"{path}/{pod}:{backend.pod_port}/proxy/metrics"), ""
+            yield pod, backend._call_text(proxy, headers=headers), ""
         except BuildFailed as error:
             yield pod, None, str(error)
 
@@ -394,10 +406,10 @@ def _lines_from_end(path: Path, block: int = 1 << 16) -> Iterator[str]:
 def _pod_logs(backend: Any, version: Version) -> Iterator[tuple[int, Iterator[str]]]:
     from jupyter_deploy.errors import BuildFailed
 
-    path, pods = _pods(backend, version)
+    _, pods = _pods(backend, version)
     for pod in pods:
         try:
-            text = backend._call_text(f"{path}/{pod}/log", query=[("tailLines", "2000")])
+            text = backend.pod_log(pod, 2000)
         except BuildFailed:
             continue
         yield version.version, reversed(text.splitlines())

@@ -112,7 +112,8 @@ def test_a_rollout_that_never_gets_ready_fails_and_patches_the_old_template_back
         "/api/v1/namespaces/models/pods?labelSelector="
         "app.kubernetes.io/name%3Djd-iris%2Cjupyter-deploy/version%3Dv2"
     )
-    assert log == "/api/v1/namespaces/models/pods/jd-iris-5c8f7b9d6a-x2k9q/log?tailLines=40"
+    pod = "jd-iris-5c8f7b9d6a-x2k9q"
+    assert log == f"/api/v1/namespaces/models/pods/{pod}/log?container=model&tailLines=40"
     output = "\n".join(lines)
     assert "model running" in output and "ValueError: broken on purpose" in output
     image = body["spec"]["template"]["spec"]["containers"][0]["image"]  # type: ignore[index]

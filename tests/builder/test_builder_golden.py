@@ -73,3 +73,23 @@ def test_a_service_that_answers_unlike_the_notebook_fails_and_the_old_one_serves
     answer = requests.post(f"{live['url']}/predict", json={"k": "b"}, timeout=10)
     assert answer.json() == {"prediction": 2.5}
     assert client.deployment("weights")["live_version"] == 1
+
+
+def test_a_deployment_with_api_keys_still_passes_its_golden_cases(
+    builder: BuilderProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    client = builder.client()
+    live = client.wait(client.create_build("weights", weights_bundle(tmp_path, False))["id"])
+    assert live["phase"] == "live", live
+    # When the deployment gets an API key (the live version restarts through the pipeline)
+    created = client.create_key("weights", "shop")
+    restart = client.wait(created["restart"]["id"])
+    # Then the restart replays the golden cases with the build service's own key and goes live
+    assert restart["phase"] == "live", restart
+    assert "2 notebook answers reproduced" in client.logs(restart["id"]).text
+    # And the service takes that key only
+    url = f"{live['url']}/predict"
+    assert requests.post(url, json={"k": "b"}, timeout=10).status_code == 401
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    assert requests.post(url, json={"k": "b"}, headers=headers, timeout=10).ok

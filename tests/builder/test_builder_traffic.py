@@ -108,6 +108,26 @@ def test_traffic_against_a_live_deployment_shows_in_the_figures_and_the_requests
     assert len(logged(client, 21, limit=50, status="200")) == 21
 
 
+def test_a_deployment_with_api_keys_still_shows_its_traffic(
+    live: tuple[BuilderProcess, str],
+) -> None:
+    builder, url = live
+    client = builder.client()
+    # Given the deployment now takes an API key (its model service restarted with it)
+    created = client.create_key("unlucky", "shop")
+    assert client.wait(created["restart"]["id"])["phase"] == "live"
+    before = client.traffic("unlucky", minutes=5)["totals"]["requests"]
+    assert requests.get(f"{url}/metrics", timeout=10).status_code == 401  # still not public
+    # When 5 requests come with the key
+    key = {"Authorization": f"Bearer {created['key']}"}
+    for x in range(5):
+        assert requests.post(f"{url}/predict", json={"x": x}, headers=key, timeout=10).ok
+    # Then the figures (read with a key the build service holds) count them
+    figures = client.traffic("unlucky", minutes=5)
+    assert figures["sources"] == [{"version": 1, "replica": "main", "error": ""}], figures
+    assert figures["totals"]["requests"] - before == 5
+
+
 def test_figures_count_only_what_came_since_the_last_reading(
     live: tuple[BuilderProcess, str],
 ) -> None:

@@ -167,6 +167,31 @@ def test_a_version_that_never_gets_ready_fails_and_patches_the_predictor_back(
     assert container["image"] == "reg.test/iris:v1"
 
 
+def test_a_failing_predictor_shows_its_model_output_not_knatives_in_the_build_log(
+    backend: KServeBackend, api: KServeAPI, tmp_path: Path
+) -> None:
+    # Given KServe that will not report version 2 Ready, whose predictor pod runs the model's
+    # container beside Knative's queue-proxy (a log read must name one, as on a real cluster)
+    backend.start(version(1, tmp_path), lambda _: None)
+    api.stall = True
+    lines: list[str] = []
+    # When version 2 starts and fails
+    with pytest.raises(BuildFailed, match="Ready"):
+        backend.start(version(2, tmp_path), lines.append)
+    # Then the build log holds the model container's output, read by its name
+    output = "\n".join(lines)
+    assert "ValueError: broken on purpose" in output and "refused" not in output, output
+    assert "queue-proxy will listen" not in output.lower()
+    logs = [p for _, p, _ in api.requests if p.split("?")[0].endswith("/log")]
+    pod = "jd-iris-predictor-00002-deployment-6b8f9d7c4-q7m2x"
+    assert logs == [
+        f"/api/v1/namespaces/models/pods/{pod}/log?container=kserve-container&tailLines=40"
+    ]
+    # And that is the container the InferenceService gives the model
+    item = inference_service(version(2, tmp_path), "img", backend.options)
+    assert item["spec"]["predictor"]["containers"][0]["name"] == "kserve-container"
+
+
 def test_remove_deletes_the_inference_service(
     backend: KServeBackend, api: KServeAPI, tmp_path: Path
 ) -> None:

@@ -239,7 +239,7 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
     with pytest.raises(DeployError, match="promote or abort") as caught:
         client.create_build("double", bundle_tarball(4))
     assert caught.value.http_status == 409
-    with pytest.raises(DeployError, match="promote or abort") as caught:
+    with pytest.raises(DeployError, match="Promote or abort") as caught:
         client.rollback("double")
     assert caught.value.http_status == 409
     assert routers(builder.state)
@@ -291,6 +291,34 @@ def test_key_and_secret_changes_during_a_split_are_refused_until_promote_or_abor
     assert client.keys("double") == []
     restart = client.wait(client.deployment("double")["latest_build"])
     assert (restart["kind"], restart["phase"], restart["version"]) == ("restart", "live", 1)
+
+
+@pytest.mark.parametrize("backend_name", ["local"])  # the rollout stage's rule, one for all
+def test_a_rollback_while_a_canary_build_is_under_way_is_refused_until_it_ends(
+    builder: BuilderProcess,
+) -> None:
+    client = builder.client()
+    deploy(client, 2)
+    deploy(client, 3)
+    # Given a 10% canary pushed, whose build is still under way (its setup takes 3 s)
+    build = client.create_build("double", bundle_tarball(4, setup_seconds=3), canary=10)
+    # When a rollback is asked at once
+    with pytest.raises(DeployError) as caught:
+        client.rollback("double")
+    # Then it is refused with a 409 naming the build and the fix, and nothing was queued
+    assert caught.value.http_status == 409
+    message = str(caught.value)
+    assert f"canary build under way (build {build['id']})" in message, message
+    assert "a rollback" in message and "nothing was changed" in message
+    assert client.deployment("double")["latest_build"] == build["id"]
+    # And once the canary runs, still refused; after the abort, the rollback goes through
+    assert client.wait(build["id"])["phase"] == "live" and router_running(client)
+    with pytest.raises(DeployError, match="Promote or abort") as caught:
+        client.rollback("double")
+    assert caught.value.http_status == 409
+    client.abort("double")
+    rollback = client.wait(client.rollback("double")["id"])
+    assert (rollback["kind"], rollback["phase"], rollback["version"]) == ("rollback", "live", 1)
 
 
 def test_a_shadow_compares_both_answers_and_lists_the_inputs_that_differ(

@@ -43,6 +43,8 @@ from jupyter_deploy.errors import BuildFailed, SplitUnsupported
 API = "serving.kserve.io/v1beta1"
 PORT = 8080  # KServe's port for a custom predictor container
 CONTAINER = "kserve-container"
+"""The predictor's container: KServe's name for it, and the one pod-log reads name (a Serverless
+pod also runs Knative's queue-proxy)."""
 CANARY = "jupyter-deploy/canary-version"
 
 
@@ -102,6 +104,7 @@ class KServeBackend(KubernetesBackend):
 
     name: ClassVar[str] = "kubernetes"
     pod_port: ClassVar[int] = PORT
+    container: ClassVar[str] = CONTAINER
 
     def start(self, version: Version, log: LogFn) -> None:
         """Apply the InferenceService and wait until KServe reports it Ready."""

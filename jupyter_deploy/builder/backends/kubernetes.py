@@ -36,6 +36,7 @@ from jupyter_deploy.builder.backends import kubernetes_canary as canary
 from jupyter_deploy.builder.backends.base import Backend, LogFn, Version
 from jupyter_deploy.builder.backends.docker import DockerBackend, image_tag
 from jupyter_deploy.builder.backends.kubernetes_manifests import (
+    CONTAINER,
     PORT,
     env_secret,
     manifests,
@@ -67,6 +68,9 @@ class KubernetesBackend(Backend):
     pod_port: ClassVar[int] = PORT
     """Where the model service listens in its pods (the container port the manifests give it):
     the builder reads each pod's /metrics there, through the API server's pod proxy."""
+    container: ClassVar[str] = CONTAINER
+    """The model service's container in its pods (the name the manifests give it): every pod-log
+    read names it, as the API server requires for a pod of several containers (KServe's)."""
 
     def __init__(self, state_dir: Path, options: Any = None, api_client: Any = None) -> None:
         super().__init__(state_dir, options)
@@ -253,11 +257,17 @@ class KubernetesBackend(Backend):
                 for state, detail in (status.get("state") or {}).items():
                     reason = detail.get("reason") or ""
                     lines.append(f"  {status['name']} {state} {reason} {detail.get('message', '')}")
-            path = f"{pods_path}/{pod['metadata']['name']}/log"
-            lines.append(self._call_text(path, query=[("tailLines", "40")]))
+            lines.append(self.pod_log(pod["metadata"]["name"], 40))
             return "\n".join(line.rstrip() for line in lines)
         except BuildFailed as error:
             return f"(no pod output: {error})"
+
+    def pod_log(self, pod: str, tail: int) -> str:
+        """The last `tail` lines of the model service's container in `pod`."""
+        path = f"/api/v1/namespaces/{self.namespace}/pods/{pod}/log"
+        return self._call_text(
+            path, query=[("container", self.container), ("tailLines", str(tail))]
+        )
 
     def remove(self, deployment: str, log: LogFn) -> None:
         """Delete the Deployment (and a canary's), Service and HorizontalPodAutoscaler."""
@@ -356,9 +366,15 @@ class KubernetesBackend(Backend):
         parsed = json.loads(data or b"{}")
         return parsed if isinstance(parsed, dict) else {}
 
-    def _call_text(self, path: str, query: list[tuple[str, str]] | None = None) -> str:
-        """A GET whose answer is text (a pod's log)."""
-        data = self._request("GET", path, None, True, False, query, accept="text/plain")
+    def _call_text(
+        self,
+        path: str,
+        query: list[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """A GET whose answer is text (a pod's log, its /metrics through the pod proxy);
+        `headers` go on to the pod (the API server keeps Authorization for its own token)."""
+        data = self._request("GET", path, None, True, False, query, "text/plain", headers)
         return (data or b"").decode(errors="replace")
 
     def _request(
@@ -370,9 +386,10 @@ class KubernetesBackend(Backend):
         merge: bool,
         query: list[tuple[str, str]] | None,
         accept: str = "application/json",
+        extra: dict[str, str] | None = None,
     ) -> bytes | None:
         api = self.api()
-        headers = {"Accept": accept}
+        headers = {**(extra or {}), "Accept": accept}
         if body is not None:
             kind = "application/merge-patch+json" if merge else "application/json"
             headers["Content-Type"] = kind

@@ -13,6 +13,8 @@ from typing import Any
 from jupyter_deploy.builder.backends.base import Version
 
 PORT = 8000
+CONTAINER = "model"
+"""The model service's container in each pod (pod-log reads name it: kubernetes.py)."""
 
 
 def object_name(deployment: str) -> str:
@@ -35,7 +37,7 @@ def manifests(version: Version, image: str, options: dict[str, Any]) -> list[dic
         "memory": str(options.get("memory", "512Mi")),
     }
     container = {
-        "name": "model",
+        "name": CONTAINER,
         "image": image,
         "args": ["--host", "0.0.0.0", "--port", str(PORT)],
         "ports": [{"name": "http", "containerPort": PORT}],
