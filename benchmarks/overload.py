@@ -1,6 +1,6 @@
 """The model service under offered load of 1x, 2x and 4x its capacity, and a soak at capacity.
 
-    python benchmarks/overload.py [--seconds 10] [--soak 300] [--generators 2]
+    python benchmarks/overload.py [--seconds 10] [--soak 300] [--generators 2] [--predict-ms 0]
 
 Serves the iris example (one worker, default limits) on 127.0.0.1. Capacity is what wrk
 measures with 16 connections (closed loop). Offered load is open loop: generator processes
@@ -12,6 +12,10 @@ column is the load really offered. Checks: goodput (200s per second) stays at le
 capacity, the p99 latency of accepted requests stays under 10x the unloaded p99, and every
 rejected request is a 503 answered fast. The soak runs at capacity and compares the
 service's RSS after warm-up with its RSS at the end (target: less than 10% growth).
+
+`--predict-ms N` makes each call also spend N ms of CPU in Python before the model's call, as
+a heavier model would: the share of the service's CPU that refusing the excess costs (a 503 is
+answered after the headers, about 70 µs here) then shrinks against what an answer costs.
 """
 
 from __future__ import annotations
@@ -116,6 +120,20 @@ def offer(port: int, rate: float, seconds: float, generators: int) -> tuple[list
     return results, skipped
 
 
+def heavier(ms: float) -> str:
+    """The iris predict cell, spending `ms` of CPU in Python first (0: as it is)."""
+    if not ms:
+        return SINGLE
+    spin = (
+        "def predict(features: list[float]) -> str:\n"
+        "    import time\n"
+        f"    end = time.thread_time() + {ms / 1000!r}\n"
+        "    while time.thread_time() < end:\n"
+        "        pass\n"
+    )
+    return SINGLE.replace("def predict(features: list[float]) -> str:\n", spin, 1)
+
+
 def p99(values: list[float]) -> float:
     """The 99th percentile (0 for no values)."""
     return statistics.quantiles(values, n=100)[98] if len(values) > 1 else sum(values)
@@ -128,9 +146,10 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=300, help="soak seconds (0: none)")
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument("--queue", default="32", help="JUPYTER_DEPLOY_MAX_QUEUE (the default)")
+    parser.add_argument("--predict-ms", type=float, default=0, help="extra CPU per call, ms")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jd-overload-"))
-    bundle = export(work / "iris", SINGLE)
+    bundle = export(work / "iris", heavier(args.predict_ms))
     port = free_port()
     service = start_ours(bundle, port, {"JUPYTER_DEPLOY_MAX_QUEUE": args.queue})
     try:
