@@ -42,6 +42,7 @@ __all__ = ["ConfigError", "HTTPError", "ModelService", "Settings", "env_number"]
 Scope = dict[str, Any]
 JSON = [(b"content-type", b"application/json")]
 RETRY_AFTER = (b"retry-after", b"1")
+SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before another may take it
 WATCHDOG_MIN = 10.0  # seconds: the event loop may be held this long whatever the time limit
 
 
@@ -172,6 +173,9 @@ class ModelService:
                 self.settings.max_wait,
             )
         gc.collect()
+        # The loop waits at most this long for the GIL while predicts run in slot threads
+        # (CPython's default, 5 ms, starved it under CPU-bound calls: a 503 took seconds).
+        sys.setswitchinterval(SWITCH_INTERVAL)
         gc.freeze()  # the model and its libraries stay: collections skip them from now on
         print("model loaded, ready", file=sys.stderr, flush=True)
 
