@@ -73,6 +73,7 @@ class ModelService:
             self.settings.max_queue,
             self.settings.timeout,
             self.settings.inline_budget,
+            self.settings.max_queue_wait,
         )
         self.metrics.gauges = self._gauges
         self.predict: Any = None
@@ -220,6 +221,10 @@ class ModelService:
             "model_slow_clients_total": (
                 "counter: connections closed with 408 for headers or a body too slow to arrive",
                 CUT_OFF["total"],
+            ),
+            "model_queue_wait_seconds": (
+                "gauge: how long the oldest call queued for a slot has waited",
+                round(self.slots.queue_wait(), 6),
             ),
             "model_pending_requests": (
                 "gauge: predict requests admitted and not answered yet",

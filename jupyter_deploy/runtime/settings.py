@@ -34,6 +34,14 @@ def env_count(env: Any, name: str, default: int) -> int:
     return int(number)
 
 
+def queue_wait(env: Any) -> float | None:
+    """JUPYTER_DEPLOY_MAX_QUEUE_WAIT_MS in seconds: None for `auto` (the default), 0 for off."""
+    value = (env.get("JUPYTER_DEPLOY_MAX_QUEUE_WAIT_MS") or "auto").strip().lower()
+    if value == "auto":
+        return None
+    return env_number(env, "JUPYTER_DEPLOY_MAX_QUEUE_WAIT_MS", 0) / 1000
+
+
 @dataclass
 class Settings:
     """Limits and keys; each field's variable and meaning are in docs/model-service.md."""
@@ -53,6 +61,7 @@ class Settings:
     grace: float = 30.0
     linger: float = 0.5
     inline_budget: float = 0.02  # seconds a proven-fast call may hold the event loop (0: never)
+    max_queue_wait: float | None = None  # seconds the oldest queued call may wait (None: auto)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -88,4 +97,5 @@ class Settings:
             stuck_limit=number("STUCK_LIMIT", cls.stuck_limit),
             grace=number("GRACE", cls.grace),
             linger=number("LINGER", cls.linger),
+            max_queue_wait=queue_wait(env),
         )

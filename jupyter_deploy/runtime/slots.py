@@ -17,6 +17,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -32,6 +33,13 @@ GIL back and forth at every release (64-row batches, single runs on a loaded mac
 OPENBLAS_NUM_THREADS=1: 0.75x of the bare app's CPU per request with 4 slots, 1.14x with 1;
 4 slots taking turns: 719 -> 1,355 req/s). A call slower than this (waiting on I/O, or hung)
 no longer holds the others back."""
+
+
+WAIT_CALLS = 2
+"""With the automatic queue-wait limit: how many calls' time (the recent mean) the oldest
+queued call may have waited before new work is refused."""
+MIN_WAIT = 0.005
+"""The automatic limit is never shorter than this (seconds)."""
 
 
 class Refused(Exception):
@@ -63,6 +71,7 @@ class _Call:
         "key",
         "kwargs",
         "owner",
+        "queued_at",
         "started",
     )
 
@@ -74,6 +83,7 @@ class _Call:
         self.future.add_done_callback(self._given_up)
         self.started = self.finished = False
         self.hung_since: float | None = None
+        self.queued_at = time.monotonic()
 
     def _given_up(self, future: asyncio.Future[Any]) -> None:
         if self.started and not self.finished:  # expired or cancelled while it ran
@@ -97,6 +107,8 @@ class _Call:
 
     def _settle(self, result: Any, error: BaseException | None, seconds: float) -> None:
         self.owner.inline.observe(self.key, seconds)
+        mean = self.owner.mean_call
+        self.owner.mean_call = mean + (seconds - mean) * 0.1 if mean else seconds
         _settle(self.future, result, error)
 
 
@@ -128,9 +140,17 @@ class Slots:
     """`count` daemon threads running calls from one queue; admission in front of it."""
 
     def __init__(
-        self, count: int, max_queue: int, timeout: float | None = None, inline_budget: float = 0
+        self,
+        count: int,
+        max_queue: int,
+        timeout: float | None = None,
+        inline_budget: float = 0,
+        max_wait: float | None = None,
     ) -> None:
         self.count, self.max_queue, self.timeout = count, max_queue, timeout
+        self.max_wait = max_wait  # the oldest queued call's longest wait; None: automatic
+        self.waiting: deque[_Call] = deque()  # calls queued for a slot, oldest first
+        self.mean_call = 0.0  # seconds a call takes in a slot (moving average)
         self.inline = Inline(inline_budget)
         self.jobs: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self.current: list[_Call | None] = [None] * count
@@ -157,6 +177,7 @@ class Slots:
                 _settle(future, result, error)
                 return future
         call = _Call(self, key, fn, args, kwargs)
+        self.waiting.append(call)
         self.jobs.put(call)
         return call.future
 
@@ -205,7 +226,31 @@ class Slots:
                 f"The service is at capacity ({self.count - stuck} running, "
                 f"{self.max_queue} queued); retry in a moment.",
             )
+        waited, limit = self.queue_wait(), self.wait_limit()
+        if limit and waited > limit:
+            return Refused(
+                "overloaded",
+                f"The service is at capacity: calls wait {waited * 1000:.0f} ms for a slot "
+                f"(the limit is {limit * 1000:.0f} ms); retry in a moment.",
+            )
         return None
+
+    def queue_wait(self) -> float:
+        """How long the oldest call still queued for a slot has waited (0: none queued)."""
+        waiting = self.waiting
+        while waiting and (waiting[0].started or waiting[0].future.done()):
+            waiting.popleft()
+        return time.monotonic() - waiting[0].queued_at if waiting else 0.0
+
+    def wait_limit(self) -> float:
+        """The longest the oldest queued call may wait before new work is refused (0: none).
+
+        A queue that stands (its head keeps waiting) only adds latency: refusing new work
+        then keeps the wait of what is admitted near this limit, while a burst that arrives
+        at once still queues up to `max_queue` (the idea of CoDel)."""
+        if self.max_wait is not None:
+            return self.max_wait
+        return max(WAIT_CALLS * self.mean_call, MIN_WAIT) if self.mean_call else 0.0
 
     @contextmanager
     def admitted(self) -> Iterator[None]:

@@ -161,3 +161,40 @@ def test_a_model_that_failed_to_load_answers_predict_503_saying_why(tmp_path: Pa
     finally:
         running.process.kill()
         running.process.wait()
+
+
+QUEUED = "import time\n\ndef predict(x: int) -> int:\n    time.sleep(0.2)\n    return x"
+
+
+@pytest.mark.parametrize("limit", ["auto", "0"])
+def test_a_standing_queue_refuses_new_work_before_the_count_limit_does(
+    tmp_path: Path, limit: str
+) -> None:
+    # Given 1 slot, a queue of 32, calls of 0.2 s, and the queue-wait limit (auto: 2 calls' time)
+    env = {"JUPYTER_DEPLOY_SLOTS": "1", "JUPYTER_DEPLOY_MAX_QUEUE_WAIT_MS": limit}
+    running = start_service(tmp_path, [code(QUEUED, "predict")], env)
+    try:
+        for x in range(3):  # the service learns how long a call takes
+            assert post(running, {"x": x}).status_code == 200
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            # When 6 calls arrive at once (a burst: all admitted, 5 of them queue)
+            burst = [pool.submit(post, running, {"x": x}) for x in range(6)]
+            time.sleep(0.8)  # the queue's head has now waited about 0.8 s
+            started = time.monotonic()
+            late = post(running, {"x": 7})
+            seconds = time.monotonic() - started
+            statuses = [answer.result().status_code for answer in burst]
+        # Then the burst is served, and a call arriving behind the standing queue is refused
+        # at once with the wait it would join (with no time limit, it waits its turn)
+        assert statuses == [200] * 6
+        if limit == "auto":
+            assert late.status_code == 503 and seconds < 0.5, late.text
+            assert "calls wait" in late.json()["message"]
+            assert late.headers["retry-after"] == "1"
+        else:
+            assert late.status_code == 200
+        # And once the queue has drained, calls are admitted again
+        assert post(running, {"x": 8}).status_code == 200
+    finally:
+        running.process.kill()
+        running.process.wait()
