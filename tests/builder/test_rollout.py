@@ -236,7 +236,7 @@ def test_bad_rollout_requests_are_refused_with_a_clear_message(builder: BuilderP
             client.set_split("double", bad)  # type: ignore[arg-type]
         assert caught.value.http_status == 400
     # And while a split runs, a new build and a rollback are refused; a delete stops the router
-    with pytest.raises(DeployError, match="(?i)promote or abort") as caught:
+    with pytest.raises(DeployError, match=r"(?i)promote or abort") as caught:
         client.create_build("double", bundle_tarball(4))
     assert caught.value.http_status == 409
     with pytest.raises(DeployError, match="Promote or abort") as caught:
@@ -262,7 +262,7 @@ def test_key_and_secret_changes_during_a_split_are_refused_until_promote_or_abor
     # When a 10% canary is pushed, and a key is created at once (its build still under way or
     # its split already running)
     build = client.create_build("double", bundle_tarball(3), canary=10)
-    with pytest.raises(DeployError, match="(?i)promote or abort") as caught:
+    with pytest.raises(DeployError, match=r"(?i)promote or abort") as caught:
         client.create_key("double", "early")
     assert caught.value.http_status == 409
     print(f"a key change right after the canary's push: {caught.value}")
