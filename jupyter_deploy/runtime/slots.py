@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -187,6 +188,7 @@ class Slots:
             self.jobs.put(None)
 
     def _work(self, index: int) -> None:
+        keep_alarms_off()
         while True:
             job = self.jobs.get()
             if job is None:
@@ -270,6 +272,7 @@ def in_thread(fn: Callable[[], Any]) -> Future[Any]:
     future: Future[Any] = Future()
 
     def run() -> None:
+        keep_alarms_off()  # threads the model's import starts inherit this
         try:
             future.set_result(fn())
         except BaseException as error:
@@ -277,3 +280,10 @@ def in_thread(fn: Callable[[], Any]) -> Future[Any]:
 
     threading.Thread(target=run, name="load", daemon=True).start()
     return future
+
+
+def keep_alarms_off() -> None:
+    """Block SIGALRM in this thread: the alarm that holds an inline call to its budget goes to
+    the event loop's thread only, and never interrupts a system call in a slot (EINTR)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
