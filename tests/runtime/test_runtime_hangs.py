@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from compiler_helpers import code
 from runtime_helpers import metric, post, start_service, stop, wait_for_log
@@ -137,5 +139,41 @@ def test_sigterm_during_a_hung_predict_exits_after_the_grace_period(tmp_path: Pa
                 pending.result()  # its connection is dropped when the process exits
         log = wait_for_log(running, "still running")
         assert "1 predict call(s) still running" in log
+    finally:
+        stop(running)
+
+
+SPANS = """\
+import time
+
+
+def predict(x: int) -> list[float]:
+    started = time.monotonic()
+    if x == 0:  # 60 ms of CPU
+        end = time.thread_time() + 0.06
+        while time.thread_time() < end:
+            pass
+    else:  # 60 ms waiting, as on I/O
+        time.sleep(0.06)
+    return [started, time.monotonic()]
+"""
+
+
+@pytest.mark.parametrize("x, together", [(0, False), (1, True)])
+def test_cpu_bound_calls_take_turns_and_waiting_calls_run_side_by_side(
+    tmp_path: Path, x: int, together: bool
+) -> None:
+    # Given 4 slots, and calls the service has seen (CPU-bound, or waiting on I/O)
+    running = start_service(tmp_path, [code(SPANS, "predict")], {"JUPYTER_DEPLOY_SLOTS": "4"})
+    try:
+        for _ in range(3):
+            assert post(running, {"x": x}).status_code == 200
+        # When 4 such calls arrive at once
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: post(running, {"x": x}), range(4)))
+        spans = sorted(answer.json()["prediction"] for answer in answers)
+        # Then CPU-bound calls ran one after the other; waiting ones overlapped
+        overlapped = any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
+        assert overlapped is together, spans
     finally:
         stop(running)
