@@ -75,6 +75,7 @@ class Pipeline:
                 self.backend.prepare(version, log)
             phase = "starting"
             self.state.set_phase(build_id, "starting")
+            self._save(version, old)  # its port first: a builder killed while it starts knows it
             if self.split_start is None or not self.split_start(build_id, version, old, log):
                 self.backend.start(version, log)
             started = True

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
@@ -132,7 +133,9 @@ class LocalBackend(Backend):
 
     def stop(self, version: Version, log: LogFn) -> None:
         """SIGTERM (in-flight requests finish), SIGKILL after the grace period."""
-        pid = version.handle.get("pid")
+        pid = version.handle.get("pid") or self._find(version)
+        if pid and not version.handle.get("pid"):
+            version = replace(version, handle={**version.handle, "pid": pid})
         if not pid or not self.is_running(version):
             self._reap(int(pid or 0))
             return
@@ -148,8 +151,9 @@ class LocalBackend(Backend):
         log(f"version {version.version} stopped")
 
     def is_running(self, version: Version) -> bool:
-        """The recorded pid is alive and is this version's model service."""
-        pid = version.handle.get("pid")
+        """The recorded pid is alive and is this version's model service (no pid recorded: a
+        model service of this version's folder and port, see `_find`)."""
+        pid = version.handle.get("pid") or self._find(version)
         if not pid:
             return False
         self._reap(int(pid))
@@ -166,6 +170,24 @@ class LocalBackend(Backend):
             and b"jupyter_deploy_runtime" in cmdline
             and str(version.port).encode() in cmdline
         )
+
+    def _find(self, version: Version) -> int | None:
+        """The pid of a model service started in this version's folder on its port: a builder
+        killed between starting it and recording its pid left only the port."""
+        if not version.port:
+            return None
+        port, folder = str(version.port).encode(), str(version.bundle_dir.resolve())
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                ours = b"jupyter_deploy_runtime" in cmdline and port in cmdline
+                if ours and os.readlink(entry / "cwd") == folder:
+                    return int(entry.name)
+            except OSError:
+                continue
+        return None
 
     def service_logs(self, version: Version) -> str:
         """The last lines the model service printed."""
