@@ -11,7 +11,6 @@ Start-up recovery and supervision of live versions are in `supervisor.py`.
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -25,7 +24,7 @@ from jupyter_deploy.builder.access import Audit
 from jupyter_deploy.builder.backends.base import Backend, Version
 from jupyter_deploy.builder.bundles import Limits, unpack
 from jupyter_deploy.builder.keys import Keys
-from jupyter_deploy.builder.pipeline import BuildLog, Pipeline, version_from_row
+from jupyter_deploy.builder.pipeline import BuildLog, Pipeline, free_port, version_from_row
 from jupyter_deploy.builder.state import State
 from jupyter_deploy.errors import Conflict, InvalidRequest, NotFound, VersionNotFound
 from jupyter_deploy.wire import FINAL_PHASES, Json, check_name
@@ -34,13 +33,6 @@ TROUBLE = ("restarting", "crashed", "failed")
 """Health states that replace `live` as a deployment's status."""
 
 BUSY_WAIT = 30.0  # seconds a delete waits for the name's current build (or drain) to end
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _enable_request_migration() -> str:

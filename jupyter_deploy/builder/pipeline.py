@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,16 @@ from jupyter_deploy.errors import BuildFailed
 
 READY_TIMEOUT = 120.0
 SplitHook = Callable[[str, Version, Version | None, Callable[[str], None]], bool]
+
+
+def free_port(avoid: frozenset[int] = frozenset()) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not one of `avoid`."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 class BuildLog:
@@ -75,6 +86,8 @@ class Pipeline:
                 self.backend.prepare(version, log)
             phase = "starting"
             self.state.set_phase(build_id, "starting")
+            if fresh:  # a port picked now: one picked when the build was queued may be taken
+                version.port = free_port(self.state.public_ports())
             self._save(version, old)  # its port first: a builder killed while it starts knows it
             if self.split_start is None or not self.split_start(build_id, version, old, log):
                 self.backend.start(version, log)

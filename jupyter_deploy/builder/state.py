@@ -272,6 +272,10 @@ class State:
             ]
         )
 
+    def public_ports(self) -> frozenset[int]:
+        """Every deployment's stable port (one nothing listens on yet is still taken)."""
+        return frozenset(int(row[0]) for row in self._rows("SELECT public_port FROM deployments"))
+
     def deployment_row(self, name: str) -> sqlite3.Row:
         """One deployment's row; DeploymentNotFound when the builder does not know it."""
         rows = self._rows("SELECT * FROM deployments WHERE name = ?", name)
