@@ -29,6 +29,12 @@ REQUEST = {
 }
 
 
+def kserve_backend(api: RecordedAPI, tmp_path: Path) -> KServeBackend:
+    """The KServe target, talking to the recorded API server."""
+    plain = recorded_backend(api, tmp_path, target="kserve")
+    return KServeBackend(tmp_path, plain.options, api_client=plain.api())
+
+
 def live_service(backend: Backend, tmp_path: Path) -> BuildService:
     """A build service on `backend` whose deployment iris has version 2 live."""
     service = BuildService(tmp_path / "state", backend)
@@ -117,8 +123,7 @@ def test_kserve_figures_are_read_on_the_port_its_predictor_container_listens_on(
     tmp_path: Path,
 ) -> None:
     with serving(KServeAPI()) as api:
-        plain = recorded_backend(api, tmp_path, target="kserve")
-        backend = KServeBackend(tmp_path, plain.options, api_client=plain.api())
+        backend = kserve_backend(api, tmp_path)
         build_service = live_service(backend, tmp_path)
         try:
             # Given a KServe predictor pod whose model service answered 4 requests
@@ -144,8 +149,7 @@ def test_kserve_recent_requests_come_from_the_model_container_not_the_queue_prox
     tmp_path: Path,
 ) -> None:
     with serving(KServeAPI()) as api:
-        plain = recorded_backend(api, tmp_path, target="kserve")
-        backend = KServeBackend(tmp_path, plain.options, api_client=plain.api())
+        backend = kserve_backend(api, tmp_path)
         build_service = live_service(backend, tmp_path)
         try:
             # Given a Serverless predictor pod (kserve-container and queue-proxy) whose model
